@@ -1,0 +1,77 @@
+"""Review page: predictions and confidence over the composite, per-class toggles and scores."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.state import TILE_KEY, db, require_project, select_tile
+from app.widgets.composite_picker import composite_picker
+from app.widgets.run_scores import run_scores
+from core.display.overlay import confidence_image
+from core.projects.backbones import describe, list_backbones
+from core.projects.queries import get_project, list_tiles, predictions_of_run, runs_with_predictions
+from core.projects.render import composite_image, overlay_image, read_prediction
+from core.projects.tiles import TileMissingError
+from core.raster.errors import TileReadError
+
+project_id = require_project()
+with db() as session:
+    project = get_project(session, project_id)
+    runs = runs_with_predictions(session, project_id)
+    backbones = {b.id: b for b in list_backbones(session, project_id)}
+st.title("Review")
+if not runs:
+    st.info("No finished training run yet. Train a head on the Train page; its predictions appear here.")
+    st.stop()
+
+by_id = {r.id: r for r in runs}
+run_id = st.selectbox(
+    "Run", list(by_id), format_func=lambda i: f"Run {i} · {by_id[i].config.get('head')} head · {by_id[i].message}", key="review_run"
+)
+run = by_id[run_id]
+backbone = backbones.get(run.backbone_id or -1)
+st.caption(f"Backbone: {describe(backbone) if backbone else 'unknown'} · config: {run.config}")
+if (run.metrics or {}).get("warning"):
+    st.warning(run.metrics["warning"])
+
+with db() as session:
+    predictions = predictions_of_run(session, run_id)
+    tiles = [t for t in list_tiles(session, project_id) if t.id in predictions]
+
+with st.sidebar:
+    order = st.radio("Tile order", ["Least confident first", "By name"], key="review_order")
+    if order == "Least confident first":
+        tiles.sort(key=lambda t: predictions[t.id].mean_confidence)
+    ids = [t.id for t in tiles]
+    current = st.session_state.get(TILE_KEY)
+    tile_id = st.selectbox(
+        "Tile",
+        ids,
+        index=ids.index(current) if current in ids else 0,
+        format_func=lambda i: f"{next(t.name for t in tiles if t.id == i)} · confidence {predictions[i].mean_confidence:.2f}",
+        key="review_tile",
+    )
+    if tile_id != current:
+        select_tile(tile_id)
+    spec = composite_picker(project.band_names, key="review")
+    opacity = st.slider("Prediction opacity", 0.0, 1.0, 0.5, key="review_opacity")
+    st.write("Classes shown")
+    visible = {c.index for c in project.classes if st.checkbox(c.name, value=True, key=f"review_class_{c.index}")}
+
+tile = next(t for t in tiles if t.id == tile_id)
+prediction = predictions[tile_id]
+try:
+    rgba = composite_image(project, tile, spec)
+    class_map, confidence = read_prediction(prediction.class_path, prediction.confidence_path)
+except (TileMissingError, TileReadError, FileNotFoundError) as error:
+    st.error(str(error))
+    st.stop()
+
+left, right = st.columns(2)
+left.image(overlay_image(rgba, class_map, project, opacity, visible), caption=f"Prediction over {spec.name}", width="stretch")
+right.image(confidence_image(confidence), caption="Confidence (dark = low, bright = high)", width="stretch")
+legend = " · ".join(f"{c.name} {c.color}" for c in project.classes)
+st.caption(f"Classes: {legend}. Mean confidence on this tile: {prediction.mean_confidence:.2f}.")
+
+st.subheader("Scores on held-out labeled pixels")
+run_scores(run, list(project.classes))

@@ -1,0 +1,100 @@
+"""Train page: backbones (pretrain or baseline), head training, live progress."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from app.state import db, get_workspace, require_project
+from app.widgets.run_progress import live_runs
+from core.jobs.launcher import start_worker
+from core.jobs.queue import enqueue_run
+from core.jobs.status import active_runs
+from core.jobs.worker import worker_running
+from core.labels.versions import latest_labels_for_project
+from core.models.backbone import BACKBONE_ARCHS
+from core.models.head import HEAD_KINDS
+from core.projects.backbones import create_random_baseline, describe, list_backbones
+from core.projects.queries import get_project
+from core.training.trainer import HeadConfig
+
+project_id = require_project()
+workspace = get_workspace()
+with db() as session:
+    project = get_project(session, project_id)
+    backbones = list_backbones(session, project_id)
+    labeled_tiles = len(latest_labels_for_project(session, project_id))
+    busy = bool(active_runs(session, project_id))
+
+st.title("Train")
+if worker_running(workspace):
+    st.caption("Worker: running")
+else:
+    st.warning("No worker process is running, so queued runs wait. `make run` starts one; you can also start it here.")
+    if st.button("Start worker", key="train_start_worker"):
+        start_worker(workspace)
+        st.rerun()
+
+
+def request_key(name: str) -> str:
+    """Return a per-form key that changes only after a run was queued (dedupes reruns)."""
+    state_key = f"train_request_{name}"
+    if state_key not in st.session_state:
+        st.session_state[state_key] = uuid.uuid4().hex
+    return st.session_state[state_key]
+
+
+def queued(name: str) -> None:
+    st.session_state.pop(f"train_request_{name}", None)
+    st.rerun()
+
+
+st.header("1. Backbone")
+if backbones:
+    st.write("\n".join(f"- {describe(b)}" for b in backbones))
+else:
+    st.info("No backbone yet. Pretrain one on this project's tiles (self-supervised, no labels needed).")
+with st.expander("Pretrain a backbone with FastSiam", expanded=not any(b.method == "fastsiam" for b in backbones)):
+    cols = st.columns(5)
+    arch = cols[0].selectbox("Architecture", BACKBONE_ARCHS, key="pretrain_arch")
+    epochs = cols[1].number_input("Epochs", 1, 1000, 5, key="pretrain_epochs")
+    batch_size = cols[2].number_input("Batch size", 2, 512, 16, key="pretrain_batch")
+    views = cols[3].number_input("Views", 2, 8, 4, key="pretrain_views", help="FastSiam views per tile: 1 base + (views - 1) targets")
+    crop = cols[4].number_input("Crop size (px)", 32, 512, 128, step=32, key="pretrain_crop")
+    if st.button("Pretrain", disabled=busy, key="pretrain_submit"):
+        config = {"arch": arch, "epochs": int(epochs), "batch_size": int(batch_size), "views": int(views), "crop_size": int(crop)}
+        with db() as session:
+            enqueue_run(session, project_id, "pretrain", config, request_key=request_key("pretrain"))
+        queued("pretrain")
+if not any(b.method == "random" for b in backbones) and st.button(
+    "Add a random-init ResNet18 as a baseline", key="train_add_baseline", help="Not pretrained: only for comparison."
+):
+    with db() as session:
+        create_random_baseline(session, workspace, get_project(session, project_id))
+    st.rerun()
+
+st.header("2. Head")
+if not backbones:
+    st.info("Pretrain a backbone (or add the random baseline) first.")
+else:
+    by_id = {b.id: b for b in backbones}
+    ranked = sorted(by_id, key=lambda i: (by_id[i].method == "random", -i))
+    backbone_id = st.selectbox("Backbone", ranked, format_func=lambda i: describe(by_id[i]), key="train_backbone")
+    if by_id[backbone_id].method == "random":
+        st.warning("This backbone is randomly initialised: a baseline, not a pretrained model.")
+    cols = st.columns(3)
+    head = cols[0].selectbox("Head", HEAD_KINDS, key="train_head", help="fpn: multi-scale decoder; linear: 1x1 on upsampled features")
+    steps = cols[1].number_input("Steps", 20, 5000, 300, step=20, key="train_steps")
+    semi = cols[2].toggle("Semi-supervised (mean teacher)", value=True, key="train_semi")
+    st.caption(f"{labeled_tiles} labeled tile(s). Training uses labeled pixels only; unlabeled tiles feed the mean teacher.")
+    if st.button("Train", type="primary", disabled=busy or labeled_tiles == 0 or len(project.classes) < 2, key="train_submit"):
+        config = HeadConfig(head=head, steps=int(steps), semi_supervised=semi).to_dict()
+        with db() as session:
+            enqueue_run(session, project_id, "train", config, backbone_id=backbone_id, request_key=request_key("train"))
+        queued("train")
+    if labeled_tiles == 0:
+        st.caption("Paint some pixels of at least two classes on the Label page to enable training.")
+
+st.header("Runs")
+live_runs(project_id)

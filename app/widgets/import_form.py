@@ -1,0 +1,89 @@
+"""Form that scans a folder, shows the import report and creates a project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.state import db, select_project
+from core.projects.importer import ProjectImportError, create_project, default_band_names, resolve_image_folder
+from core.raster.bands import load_sensor_presets
+from core.raster.scan import ImportReport, scan_folder
+
+GUESS = "Guess from band count"
+CUSTOM = "Type band names"
+
+
+def report_rows(report: ImportReport) -> list[dict[str, object]]:
+    """Return one table row per scanned file."""
+    rows = []
+    for entry in report.entries:
+        header = entry.header
+        rows.append(
+            {
+                "file": entry.path.name,
+                "bands": header.bands if header else None,
+                "dtype": header.dtype if header else None,
+                "size (W x H)": f"{header.width} x {header.height}" if header else None,
+                "nodata": header.nodata if header else None,
+                "georeferenced": bool(header and header.georef),
+                "imported": entry.included,
+                "reason": entry.reason or "",
+            }
+        )
+    return rows
+
+
+def choose_band_names(band_count: int) -> list[str] | None:
+    """Let the user pick a sensor preset or type band names; return None while invalid."""
+    presets = {name: bands for name, bands in load_sensor_presets().items() if len(bands) == band_count}
+    choice = st.selectbox("Band names", [GUESS, *presets, CUSTOM], key="import_preset")
+    if choice == GUESS:
+        names = default_band_names(band_count)
+    elif choice == CUSTOM:
+        text = st.text_input(
+            f"{band_count} band names, comma-separated, in file order",
+            value=",".join(default_band_names(band_count)),
+            key="import_custom_bands",
+        )
+        names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    else:
+        names = presets[choice]
+    st.caption("Bands: " + ", ".join(names))
+    if len(names) != band_count or len(set(names)) != len(names):
+        st.error(f"Give {band_count} distinct band names; got {len(names)}.")
+        return None
+    return names
+
+
+def import_form() -> None:
+    """Render the create-project form."""
+    folder_text = st.text_input("Folder of tiles (TIFF, GeoTIFF, PNG, JPEG)", key="import_folder", placeholder="/data/field_2026/tiles")
+    if not folder_text:
+        return
+    try:
+        folder = resolve_image_folder(Path(folder_text))
+        report = scan_folder(folder)
+    except (ProjectImportError, FileNotFoundError, NotADirectoryError, ValueError) as error:
+        st.error(str(error))
+        return
+    st.dataframe(report_rows(report), hide_index=True, width="stretch")
+    if report.excluded:
+        st.warning(f"{len(report.excluded)} file(s) will be left out; the table gives each reason.")
+    if not report.included or report.band_count is None:
+        st.error("No file in this folder can be imported.")
+        return
+    st.write(f"{len(report.included)} tiles with {report.band_count} bands ({report.dtype}).")
+    names = choose_band_names(report.band_count)
+    project_name = st.text_input("Project name", value=Path(folder_text).name, key="import_name")
+    if st.button("Create project", type="primary", disabled=names is None, key="import_create"):
+        try:
+            with st.spinner("Reading tiles and computing band statistics..."), db() as session:
+                result = create_project(session, Path(folder_text), project_name, names)
+        except ProjectImportError as error:
+            st.error(str(error))
+            return
+        select_project(result.project_id)
+        st.success(f"Project {project_name!r} created with {result.tile_count} tiles.")
+        st.rerun()

@@ -1,0 +1,129 @@
+"""The painting canvas: strokes become a new label version at the tile's native resolution.
+
+The mask saved when the canvas was mounted is the base; every change of the
+canvas (a stroke, a polygon, the canvas's own undo) saves base + strokes as a
+new label version, so a stroke is stored as soon as the mouse is released.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from typing import Literal
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from app.state import db, get_workspace
+from core.display.canvas import apply_strokes, canvas_to_mask
+from core.display.overlay import hex_to_rgb
+from core.labels.files import UNLABELED
+from core.labels.versions import load_mask_or_empty, save_label
+from core.projects.classes import ERASER_COLOR
+from core.projects.render import overlay_image
+from core.store.models import LabelClass, Project, Tile
+
+logger = logging.getLogger(__name__)
+
+Tool = Literal["Brush", "Eraser", "Polygon"]
+TOOLS: tuple[str, ...] = ("Brush", "Eraser", "Polygon")
+
+
+def canvas_nonce() -> int:
+    """Return the counter that remounts the canvas when it changes."""
+    return int(st.session_state.get("canvas_nonce", 0))
+
+
+def reset_canvas() -> None:
+    """Remount the canvas on the next run, dropping its strokes (they are already saved)."""
+    st.session_state["canvas_nonce"] = canvas_nonce() + 1
+
+
+def colour_table(classes: list[LabelClass]) -> dict[tuple[int, int, int], int]:
+    """Return stroke colour -> class index, with the eraser colour mapped to unlabeled."""
+    table = {hex_to_rgb(c.color): c.index for c in classes}
+    table[hex_to_rgb(ERASER_COLOR)] = UNLABELED
+    return table
+
+
+def base_mask(tile: Tile, key: str) -> np.ndarray:
+    """Return the mask the mounted canvas paints over, read once per canvas key."""
+    state_key = f"{key}_base"
+    if state_key not in st.session_state:
+        with db() as session:
+            st.session_state[state_key] = load_mask_or_empty(session, tile)
+    return st.session_state[state_key]
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """Encode an RGB array as PNG for the canvas background."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_if_changed(tile: Tile, key: str, mask: np.ndarray) -> None:
+    """Save ``mask`` as a new label version unless it equals the last one saved from this canvas."""
+    digest = hashlib.sha256(mask.tobytes()).hexdigest()
+    saved_key = f"{key}_saved"
+    if st.session_state.get(saved_key, hashlib.sha256(base_mask(tile, key).tobytes()).hexdigest()) == digest:
+        return
+    with db() as session:
+        label = save_label(session, get_workspace(), tile, mask)
+        version = label.version
+    st.session_state[saved_key] = digest
+    st.toast(f"Saved label version {version} of {tile.name}.")
+
+
+def label_canvas(
+    project: Project,
+    tile: Tile,
+    active: LabelClass | None,
+    tool: Tool,
+    brush: int,
+    display_width: int,
+    composite: tuple[str, np.ndarray],
+    opacity: float,
+) -> None:
+    """Render the canvas over the composite and the saved mask, and store whatever is painted.
+
+    Args:
+        project: The tile's project (classes and colours).
+        tile: The tile being labeled.
+        active: Class painted by the brush and polygon tools.
+        tool: Brush, Eraser or Polygon.
+        brush: Stroke width in screen pixels.
+        display_width: Canvas width in screen pixels; the height follows the tile's aspect.
+        composite: Composite name and its (H, W, 4) RGBA image.
+        opacity: Opacity of the saved mask over the composite.
+    """
+    from streamlit_drawable_canvas import st_canvas  # imports only inside a running Streamlit script
+
+    # A new background gets a new canvas, so the base mask is always the one under the strokes.
+    composite_name, rgba = composite
+    palette = "".join(c.color for c in project.classes)
+    key = f"label_canvas_{tile.id}_{canvas_nonce()}_{composite_name}_{opacity:.2f}_{display_width}_{palette}"
+    base = base_mask(tile, key)
+    background = overlay_image(rgba, base, project, opacity)
+    height = round(display_width * tile.height / tile.width)
+    colour = ERASER_COLOR if tool == "Eraser" or active is None else active.color
+    result = st_canvas(
+        fill_color=colour,
+        stroke_width=brush,
+        stroke_color=colour,
+        background_image=png_bytes(background),
+        height=height,
+        width=display_width,
+        drawing_mode="polygon" if tool == "Polygon" else "freedraw",
+        return_image_data=True,
+        key=key,
+        disabled=active is None and tool != "Eraser",
+    )
+    image = result.image_data
+    if image is None or image.ndim != 3 or image.shape[2] != 4:
+        return
+    # An empty canvas after the canvas's own undo restores the base mask.
+    painted = canvas_to_mask(np.ascontiguousarray(image), colour_table(list(project.classes)), (tile.height, tile.width))
+    save_if_changed(tile, key, apply_strokes(base, painted))

@@ -1,0 +1,1 @@
+"""MultiSSL Studio core library: everything except the Streamlit UI."""

@@ -1,0 +1,79 @@
+"""Mask files: lossless PNG written atomically, hashed, and verified on read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+UNLABELED = 255
+
+
+class MaskFileError(ValueError):
+    """A mask file is missing, unreadable or does not match its stored hash."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Return the hex SHA-256 digest of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """Encode an (H, W) uint8/uint16 or (H, W, 3) uint8 RGB array as PNG bytes."""
+    image = array
+    if array.ndim == 3:
+        image = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+    ok, buffer = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(f"PNG encoding failed for an array of shape {array.shape} and dtype {array.dtype}")
+    return buffer.tobytes()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``.
+
+    A crash leaves either the old file or the new one, never a torn file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_mask_png(path: Path, mask: np.ndarray) -> str:
+    """Write an (H, W) uint8 mask as PNG atomically and return the file's SHA-256."""
+    data = encode_png(mask)
+    write_atomic(path, data)
+    return sha256_bytes(data)
+
+
+def read_mask_png(path: Path, expected_sha256: str | None = None) -> np.ndarray:
+    """Read an (H, W) uint8 mask PNG, checking its hash when one is given.
+
+    Raises:
+        MaskFileError: the file is missing, unreadable, not single-channel
+            uint8, or its content differs from ``expected_sha256``.
+    """
+    if not path.is_file():
+        raise MaskFileError(f"Mask file not found: {path}. Restore it from a backup or relabel the tile.")
+    data = path.read_bytes()
+    if expected_sha256 is not None and sha256_bytes(data) != expected_sha256:
+        raise MaskFileError(
+            f"Mask file {path} does not match its stored hash; it was changed or corrupted "
+            "outside the app. Restore an earlier label version from the tile's history."
+        )
+    mask = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if mask is None or mask.ndim != 2 or mask.dtype != np.uint8:
+        raise MaskFileError(f"Mask file {path} is not a single-channel 8-bit PNG.")
+    return mask

@@ -1,0 +1,167 @@
+"""Create a project from a folder of tiles: scan, read, hash, compute band statistics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.projects.classes import add_class
+from core.raster.read import Raster, read_tile
+from core.raster.scan import ImportReport, scan_folder
+from core.raster.stats import compute_band_stats, detect_value_scale
+from core.store.models import Project, Tile
+
+logger = logging.getLogger(__name__)
+
+# Band names assumed when the user gives none, by band count.
+DEFAULT_BAND_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("gray",),
+    3: ("red", "green", "blue"),
+    4: ("blue", "green", "red", "nir"),
+    5: ("blue", "green", "red", "red_edge", "nir"),
+    6: ("blue", "green", "red", "nir", "swir1", "swir2"),
+}
+IMAGE_SUBFOLDERS = ("images", "imgs", "tiles")
+
+
+class ProjectImportError(ValueError):
+    """A folder cannot become a project; the message says why and what to do."""
+
+
+@dataclass
+class ImportResult:
+    """The created project and the scan report (which files were left out and why)."""
+
+    project_id: int
+    report: ImportReport
+    tile_count: int
+    skipped: list[tuple[str, str]]
+
+
+def default_band_names(band_count: int) -> list[str]:
+    """Return the assumed band names for a band count (``band_1``... when unknown)."""
+    return list(DEFAULT_BAND_NAMES.get(band_count, tuple(f"band_{i + 1}" for i in range(band_count))))
+
+
+def resolve_image_folder(folder: Path) -> Path:
+    """Return ``folder``, or its ``images/`` subfolder when the images live there."""
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise ProjectImportError(f"Folder not found: {folder}. Check the path and try again.")
+    if not folder.is_dir():
+        raise ProjectImportError(f"{folder} is not a folder; choose the folder that contains the tiles.")
+    for name in IMAGE_SUBFOLDERS:
+        candidate = folder / name
+        if candidate.is_dir() and not any(folder.glob("*.tif*")) and not any(folder.glob("*.png")):
+            return candidate
+    return folder
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """Return the SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_class_names(folder: Path) -> list[str]:
+    """Read class names from a ``classes.json`` ({"0": "soil", ...}) beside the tiles, if any."""
+    for candidate in (folder / "classes.json", folder.parent / "classes.json"):
+        if candidate.is_file():
+            try:
+                mapping = json.loads(candidate.read_text())
+                indices = sorted(int(k) for k in mapping if str(k).isdigit() and int(k) < 255)
+                return [str(mapping[str(i)]).split(" (")[0] for i in indices]
+            except (ValueError, TypeError, json.JSONDecodeError) as error:
+                logger.warning("Ignoring unreadable class list %s: %s", candidate, error)
+    return []
+
+
+def create_project(
+    session: Session,
+    folder: Path,
+    name: str,
+    band_names: Sequence[str] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> ImportResult:
+    """Scan ``folder`` and create a project from every tile that fits.
+
+    Files with another band count or dtype, or that cannot be read, are left
+    out and listed in the result with their reason; the rest import.
+
+    Raises:
+        ProjectImportError: the folder is missing, has no readable tile, the
+            band names do not match, or the project name is taken.
+    """
+    image_folder = resolve_image_folder(folder)
+    if session.scalar(select(Project).where(Project.name == name)) is not None:
+        raise ProjectImportError(f"A project named {name!r} already exists; choose another name.")
+    expected = len(band_names) if band_names else None
+    try:
+        report = scan_folder(image_folder, expected_bands=expected)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as error:
+        raise ProjectImportError(str(error)) from error
+    if not report.included or report.band_count is None:
+        reasons = "; ".join(f"{e.path.name}: {e.reason}" for e in report.excluded[:5])
+        raise ProjectImportError(f"No tile in {image_folder} can be imported ({reasons}).")
+    names = [n.strip().lower() for n in band_names] if band_names else default_band_names(report.band_count)
+    if len(names) != report.band_count or len(set(names)) != len(names) or not all(names):
+        raise ProjectImportError(
+            f"Band names {names} do not fit tiles with {report.band_count} bands; give "
+            f"{report.band_count} distinct names, for example {default_band_names(report.band_count)}."
+        )
+
+    project = Project(name=name, source_folder=str(image_folder.resolve()), band_names=names, dtype=report.dtype or "", value_scale="")
+    session.add(project)
+    session.flush()
+
+    skipped = [(e.path.name, e.reason or "") for e in report.excluded]
+    tiles: list[Tile] = []
+
+    def read_included() -> Iterator[Raster]:
+        for entry in report.included:
+            try:
+                raster = read_tile(entry.path)
+            except (OSError, ValueError) as error:
+                skipped.append((entry.path.name, str(error)))
+                logger.warning("Skipping %s: %s", entry.path, error)
+                continue
+            header = raster.header
+            tiles.append(
+                Tile(
+                    project_id=project.id,
+                    path=str(entry.path.resolve()),
+                    name=entry.path.name,
+                    bands=header.bands,
+                    height=header.height,
+                    width=header.width,
+                    dtype=header.dtype,
+                    content_hash=file_sha256(entry.path),
+                    nodata_share=raster.nodata_share,
+                    nodata_value=header.nodata,
+                    georef=header.georef.to_dict() if header.georef else None,
+                )
+            )
+            yield raster
+
+    try:
+        stats = compute_band_stats(read_included(), names)
+    except ValueError as error:
+        raise ProjectImportError(f"Band statistics failed for {image_folder}: {error}") from error
+    project.band_stats = {band: s.to_dict() for band, s in stats.items()}
+    project.value_scale = detect_value_scale(project.dtype, stats)
+    session.add_all(tiles)
+    for class_name in class_names if class_names is not None else read_class_names(image_folder):
+        add_class(session, project.id, class_name)
+    session.flush()
+    logger.info("Created project %r with %d tiles (%d skipped)", name, len(tiles), len(skipped))
+    return ImportResult(project_id=project.id, report=report, tile_count=len(tiles), skipped=skipped)

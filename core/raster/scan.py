@@ -1,0 +1,143 @@
+"""Import scan: read every tile header in a folder and decide which tiles fit the project."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from core.raster.errors import TileReadError
+from core.raster.header import IMAGE_SUFFIXES, TileHeader, read_header
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class ImportEntry:
+    """One file found by the scan.
+
+    Attributes:
+        path: the file.
+        header: its header, None when it could not be read.
+        included: whether the file joins the project.
+        reason: why it was left out, None when included.
+    """
+
+    path: Path
+    header: TileHeader | None
+    included: bool
+    reason: str | None = None
+
+
+@dataclass
+class ImportReport:
+    """Result of scanning a folder.
+
+    Attributes:
+        entries: one entry per image file, sorted by file name.
+        band_count: the project's band count (given or the most common).
+        dtype: the project's dtype name (the most common among matching files).
+    """
+
+    entries: list[ImportEntry] = field(default_factory=list)
+    band_count: int | None = None
+    dtype: str | None = None
+
+    @property
+    def included(self) -> list[ImportEntry]:
+        """Entries that join the project."""
+        return [entry for entry in self.entries if entry.included]
+
+    @property
+    def excluded(self) -> list[ImportEntry]:
+        """Entries left out, each with its reason."""
+        return [entry for entry in self.entries if not entry.included]
+
+
+def scan_folder(folder: Path, expected_bands: int | None = None) -> ImportReport:
+    """Read the header of every image file directly in `folder`.
+
+    The project's band count is `expected_bands` or the most common one; its
+    dtype is the most common among files with that band count. Files with
+    another band count or dtype, and unreadable files, are left out with a
+    reason. Tiles of different sizes are all kept and never resized.
+
+    Args:
+        folder: folder holding .tif, .tiff, .png, .jpg or .jpeg files
+            (subfolders are not searched).
+        expected_bands: band count required by the project, None to choose it.
+
+    Raises:
+        FileNotFoundError: if `folder` does not exist.
+        NotADirectoryError: if `folder` is a file.
+        ValueError: if the folder contains no image file.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"Folder not found: {folder}. Check the path.")
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            f"{folder} is a file, not a folder. Choose the folder that contains the tiles."
+        )
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+        key=lambda p: p.name,
+    )
+    if not files:
+        suffixes = ", ".join(IMAGE_SUFFIXES)
+        raise ValueError(
+            f"No image files ({suffixes}) found in {folder}. Choose the folder that contains the tiles."
+        )
+
+    headers: dict[Path, TileHeader] = {}
+    errors: dict[Path, str] = {}
+    for path in files:
+        try:
+            headers[path] = read_header(path)
+        except (TileReadError, OSError) as error:
+            logger.warning("Skipping unreadable tile %s: %s", path, error)
+            errors[path] = str(error)
+
+    band_count = expected_bands or _most_common(h.bands for h in headers.values())
+    dtype = _most_common(h.dtype for h in headers.values() if h.bands == band_count)
+    report = ImportReport(band_count=band_count, dtype=dtype)
+    for path in files:
+        header = headers.get(path)
+        reason = errors.get(path) or _mismatch_reason(header, band_count, dtype)
+        report.entries.append(
+            ImportEntry(path=path, header=header, included=reason is None, reason=reason)
+        )
+    logger.info(
+        "Scanned %s: %d tiles included, %d excluded (bands=%s, dtype=%s)",
+        folder,
+        len(report.included),
+        len(report.excluded),
+        band_count,
+        dtype,
+    )
+    return report
+
+
+def _most_common(values: Iterable[_T]) -> _T | None:
+    counts = Counter(values)
+    if not counts:
+        return None
+    # Ties go to the value seen first, which is the first file name in sort order.
+    return counts.most_common(1)[0][0]
+
+
+def _mismatch_reason(
+    header: TileHeader | None, band_count: int | None, dtype: str | None
+) -> str | None:
+    if header is None:
+        return None
+    if band_count is not None and header.bands != band_count:
+        return f"{header.bands} bands found, {band_count} expected"
+    if dtype is not None and header.dtype != dtype:
+        return f"dtype {header.dtype} found, {dtype} expected"
+    return None

@@ -1,0 +1,226 @@
+"""Head training on cached frozen-backbone features, supervised or mean-teacher.
+
+A plain PyTorch loop rather than a Lightning Trainer: the head is small, its
+inputs are cached, and per-step overhead dominates at these sizes.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from core.models.head import HeadKind, SegmentationHead
+from core.training.data import Crop, TileSample, collate, sample_tensors, split_validation, take_crop
+from core.training.losses import class_weights, pseudo_label_loss, sigmoid_rampup, sparse_cross_entropy
+from core.training.metrics import confusion_matrix, scores_from_confusion
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HeadConfig:
+    """Settings of one head training run (stored with the run)."""
+
+    head: HeadKind = "fpn"
+    raw_branch: bool = True
+    semi_supervised: bool = True
+    steps: int = 300
+    batch_size: int = 8
+    crop_size: int = 128
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    validation_fraction: float = 0.2
+    class_weighting: bool = True
+    # Mean teacher: EMA decay, confidence threshold, ramped weight of the unsupervised loss.
+    ema_decay: float = 0.99
+    pseudo_label_threshold: float = 0.9
+    unsupervised_weight: float = 1.0
+    warmup_steps: int = 60
+    feature_dropout: float = 0.3
+    feature_noise: float = 0.1
+    eval_every: int = 25
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> HeadConfig:
+        known = {k: v for k, v in values.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class HeadResult:
+    """Outcome of head training: best weights by validation loss, and history."""
+
+    head: SegmentationHead
+    best_step: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+# Called with (step, total_steps, metrics); returning True cancels training.
+ProgressHook = Callable[[int, int, dict[str, float]], bool]
+
+
+def build_head(samples: list[TileSample], num_classes: int, config: HeadConfig) -> SegmentationHead:
+    """Create a head sized for the samples' feature channels and band count."""
+    channels = [f.shape[0] for f in samples[0].features]
+    bands = samples[0].image.shape[0]
+    return SegmentationHead(channels, bands, num_classes, kind=config.head, raw_width=16 if config.raw_branch else 0)
+
+
+def perturb(crop: Crop, config: HeadConfig, generator: torch.Generator) -> tuple[Crop, tuple[int, ...]]:
+    """Strong view for the student: feature dropout and noise, plus a random flip.
+
+    Returns:
+        The perturbed crop and the flipped tensor dimensions, to undo the flip on logits.
+    """
+    dims: tuple[int, ...] = ()
+    if torch.rand(1, generator=generator).item() < 0.5:
+        dims = (-1,)
+    features = []
+    for level in crop.features:
+        level = torch.nn.functional.dropout2d(level, p=config.feature_dropout, training=True)
+        level = level + config.feature_noise * level.std() * torch.randn(level.shape, generator=generator)
+        features.append(level.flip(dims) if dims else level)
+    image = crop.image.flip(dims) if dims else crop.image
+    return Crop(features, image, crop.valid, None), dims
+
+
+def update_teacher(teacher: torch.nn.Module, student: torch.nn.Module, decay: float) -> None:
+    """Set teacher weights to an exponential moving average of the student's."""
+    with torch.no_grad():
+        for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
+            t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
+        for t, s in zip(teacher.buffers(), student.buffers(), strict=True):
+            t.copy_(s)
+
+
+@torch.no_grad()
+def evaluate(head: SegmentationHead, samples: list[TileSample], num_classes: int, weight: Tensor | None) -> dict[str, Any]:
+    """Validation loss and scores over the held-out labeled pixels of ``samples``."""
+    head.eval()
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    loss_sum, pixel_count = 0.0, 0
+    for sample in samples:
+        batch = sample_tensors(sample)
+        assert batch.target is not None
+        logits = head(batch.features, batch.image)
+        labeled = int((batch.target != 255).sum())
+        loss_sum += float(sparse_cross_entropy(logits, batch.target, weight)) * labeled
+        pixel_count += labeled
+        matrix += confusion_matrix(batch.target.numpy(), logits.argmax(1).numpy().astype(np.uint8), num_classes)
+    scores = scores_from_confusion(matrix)
+    scores["loss"] = loss_sum / max(pixel_count, 1)
+    scores["confusion"] = matrix.tolist()
+    return scores
+
+
+def train_head(
+    labeled: list[TileSample],
+    unlabeled: list[TileSample],
+    num_classes: int,
+    config: HeadConfig,
+    on_progress: ProgressHook | None = None,
+) -> HeadResult:
+    """Train a head on labeled pixels (and, if enabled, mean-teacher pseudo-labels).
+
+    Args:
+        labeled: Samples with masks (255 = unlabeled pixel).
+        unlabeled: Samples without masks, used only for the unsupervised loss.
+        num_classes: Number of classes K.
+        config: Training settings.
+        on_progress: Called after every step; returning True stops training.
+
+    Returns:
+        The head with the lowest validation loss (training loss without validation pixels).
+
+    Raises:
+        ValueError: no labeled pixel in any sample.
+    """
+    if not labeled or all(s.mask is None or not (s.mask != 255).any() for s in labeled):
+        raise ValueError("No labeled pixels: paint at least one class on one tile before training.")
+    start = time.perf_counter()
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+
+    train_samples, validation_samples = split_validation(labeled, config.validation_fraction, rng)
+    weight = class_weights([s.mask for s in train_samples if s.mask is not None], num_classes) if config.class_weighting else None
+    student = build_head(labeled, num_classes, config)
+    teacher = copy.deepcopy(student).requires_grad_(False)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=config.steps, pct_start=0.1)
+    pool = unlabeled + labeled
+    use_teacher = config.semi_supervised and bool(pool)
+
+    result = HeadResult(head=copy.deepcopy(student), best_step=0)
+    best_loss = float("inf")
+    running: list[float] = []
+    for step in range(1, config.steps + 1):
+        student.train()
+        picks = rng.integers(len(train_samples), size=config.batch_size)
+        batch = collate([take_crop(train_samples[i], config.crop_size, rng, labeled_only=True) for i in picks])
+        logits = student(batch.features, batch.image)
+        assert batch.target is not None
+        loss = sparse_cross_entropy(logits, batch.target, weight)
+        metrics = {"train_loss": float(loss)}
+
+        ramp = sigmoid_rampup(step, config.warmup_steps, config.warmup_steps * 2)
+        if use_teacher and ramp > 0:
+            picks = rng.integers(len(pool), size=max(2, config.batch_size // 2))
+            weak = collate([take_crop(pool[i], config.crop_size, rng, labeled_only=False) for i in picks])
+            teacher.eval()
+            with torch.no_grad():
+                teacher_logits = teacher(weak.features, weak.image)
+            strong, dims = perturb(weak, config, generator)
+            student_logits = student(strong.features, strong.image)
+            if dims:
+                student_logits = student_logits.flip(dims)
+            unsupervised, share = pseudo_label_loss(student_logits, teacher_logits, weak.valid, config.pseudo_label_threshold)
+            loss = loss + config.unsupervised_weight * ramp * unsupervised
+            metrics.update(unsupervised_loss=float(unsupervised), pseudo_label_share=share)
+
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        update_teacher(teacher, student, config.ema_decay)
+        running.append(metrics["train_loss"])
+
+        if step % config.eval_every == 0 or step == config.steps:
+            # The teacher is the smoother model, so it is the one evaluated and kept.
+            candidate = teacher if use_teacher else student
+            metrics["train_loss"] = float(np.mean(running))
+            running.clear()
+            if validation_samples:
+                scores = evaluate(candidate, validation_samples, num_classes, weight)
+                metrics.update(val_loss=scores["loss"], val_mean_iou=scores["mean_iou"])
+                score = scores["loss"]
+            else:
+                scores, score = {}, metrics["train_loss"]
+            if score < best_loss:
+                best_loss, result.best_step = score, step
+                result.head = copy.deepcopy(candidate)
+                result.validation = scores
+            result.history.append({"step": step, **metrics})
+        if on_progress is not None and on_progress(step, config.steps, metrics):
+            result.stopped_early = True
+            logger.info("Head training cancelled at step %d", step)
+            break
+
+    result.head.eval()
+    result.seconds = time.perf_counter() - start
+    return result
