@@ -125,12 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list projects and runs")
     p.set_defaults(handler=cmd_runs)
 
-    try:
-        from core.pretrain.command import register as register_pretrain
-    except ImportError as error:  # pragma: no cover - only while the module is missing
-        logger.debug("pretrain command unavailable: %s", error)
-    else:
-        register_pretrain(sub)
+    from core.inference.command import register as register_inference
+    from core.pretrain.command import register as register_pretrain
+
+    register_pretrain(sub)
+    register_inference(sub)
     return parser
 
 

@@ -33,7 +33,8 @@ def run_card(run: Run) -> None:
     """Show one active run with its progress and a Cancel button."""
     label = f"Run {run.id} ({run.kind}) · {run.status} · {run.stage or 'waiting for the worker'}"
     st.progress(min(max(run.progress, 0.0), 1.0), text=label)
-    st.caption(f"Step {run.epoch} · elapsed {elapsed_seconds(run):.0f} s")
+    unit = "Epoch" if run.kind == "pretrain" else "Step"
+    st.caption(f"{unit} {run.epoch} · elapsed {elapsed_seconds(run):.0f} s")
     if st.button("Cancel", key=f"run_cancel_{run.id}", disabled=run.cancel_requested):
         with db() as session:
             request_cancel(session, run.id)

@@ -72,7 +72,7 @@ def run_pretrain_job(ctx: JobContext) -> dict[str, Any]:
         "method": "fastsiam",
         "band_names": list(project.band_names),
         "normalization": normalization,
-        "config": {k: v for k, v in config.__dict__.items()},
+        "config": config.to_dict(),
     }
     with session_scope(ctx.workspace.database_url) as session:
         project_row = session.get(Project, project.id)

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -90,11 +90,10 @@ def save_backbone(path: Path, backbone: Backbone, metadata: Mapping[str, Any]) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
-    descriptor, temporary_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
+    # open(..., "xb") applies the umask, unlike tempfile.mkstemp, which always creates 0600.
+    temporary_name = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(descriptor, "wb") as file:
+        with open(temporary_name, "xb") as file:
             torch.save({"state_dict": state_dict, "metadata": plain_metadata}, file)
             file.flush()
             os.fsync(file.fileno())
@@ -197,7 +196,7 @@ def _read_checkpoint(path: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
         raise ValueError(
-            f"Cannot read {path} as a PyTorch checkpoint with weights_only=True: {error}. "
+            f"Failed to read {path} as a PyTorch checkpoint with weights_only=True: {error}. "
             "The file may be damaged, or hold objects other than tensors and plain values."
         ) from error
 
@@ -246,25 +245,25 @@ def _load_state_dict(backbone: Backbone, state_dict: Mapping[str, Any], path: Pa
 def _check_metadata(metadata: dict[str, Any], backbone: Backbone, path: Path) -> None:
     missing = [key for key in REQUIRED_METADATA if key not in metadata]
     if missing:
-        raise ValueError(f"Cannot save {path}: metadata is missing {missing}.")
+        raise ValueError(f"Failed to save {path}: metadata is missing {missing}.")
     if metadata["arch"] != backbone.arch:
         raise ValueError(
-            f"Cannot save {path}: metadata arch {metadata['arch']!r} differs from the "
+            f"Failed to save {path}: metadata arch {metadata['arch']!r} differs from the "
             f"backbone's {backbone.arch!r}."
         )
     if metadata["in_channels"] != backbone.in_channels:
         raise ValueError(
-            f"Cannot save {path}: metadata in_channels {metadata['in_channels']} differs from "
+            f"Failed to save {path}: metadata in_channels {metadata['in_channels']} differs from "
             f"the backbone's {backbone.in_channels}."
         )
     if len(metadata["band_names"]) != backbone.in_channels:
         raise ValueError(
-            f"Cannot save {path}: {len(metadata['band_names'])} band names for a backbone "
+            f"Failed to save {path}: {len(metadata['band_names'])} band names for a backbone "
             f"with {backbone.in_channels} input channels."
         )
     if metadata["method"] not in BACKBONE_METHODS:
         raise ValueError(
-            f"Cannot save {path}: method {metadata['method']!r} is not one of "
+            f"Failed to save {path}: method {metadata['method']!r} is not one of "
             f"{BACKBONE_METHODS}."
         )
 

@@ -81,7 +81,7 @@ class TileViewDataset(Dataset):
         tile = np.asarray(self._load(index // self.crops_per_tile), dtype=np.float32)
         if tile.ndim != 3:
             raise ValueError(
-                f"Tile {index // self.crops_per_tile} has shape {tile.shape}; expected (C, H, W)."
+                f"Tile {index // self.crops_per_tile} has shape {tile.shape}. Expected (C, H, W)."
             )
         crop = random_crop(tile, self.crop_size)
         views = self.transform(torch.from_numpy(crop))

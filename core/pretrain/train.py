@@ -27,6 +27,12 @@ from core.pretrain.progress import PretrainProgress
 
 logger = logging.getLogger(__name__)
 
+# Limits of the standardisation check, loose enough for tiles that differ from the project
+# average (a tile of only water or only canopy).
+STANDARDIZATION_SAMPLE_TILES = 16
+MAX_STANDARDIZED_MEAN = 5.0
+MAX_STANDARDIZED_STD = 10.0
+
 Precision = Literal["32-true", "bf16-mixed"]
 PRECISIONS: tuple[str, ...] = ("32-true", "bf16-mixed")
 
@@ -159,6 +165,7 @@ def pretrain_backbone(
         ValueError: If tiles, band names and normalization disagree or the config is invalid.
     """
     _check_inputs(tiles, band_names, normalization, config)
+    _warn_if_not_standardized(tiles, band_names)
     output_path = Path(output_path)
     pl.seed_everything(config.seed, workers=True, verbose=False)
 
@@ -254,6 +261,32 @@ def _build_trainer(config: PretrainConfig, progress: PretrainProgress) -> pl.Tra
         log_every_n_steps=1,
         deterministic=False,
     )
+
+
+def _warn_if_not_standardized(tiles: Sequence[np.ndarray], band_names: Sequence[str]) -> None:
+    """Log a warning when the first tiles look like raw values rather than z-scores.
+
+    Standardised bands have mean near 0 and std near 1 over the project. A band whose
+    mean magnitude over the sampled tiles exceeds ``MAX_STANDARDIZED_MEAN`` or whose std
+    exceeds ``MAX_STANDARDIZED_STD`` was most likely not divided by its std.
+    """
+    sample = np.concatenate(
+        [tile.reshape(tile.shape[0], -1) for tile in tiles[:STANDARDIZATION_SAMPLE_TILES]],
+        axis=1,
+    )
+    means = np.abs(sample.mean(axis=1))
+    stds = sample.std(axis=1)
+    suspicious = [
+        name
+        for name, mean, std in zip(band_names, means, stds, strict=True)
+        if mean > MAX_STANDARDIZED_MEAN or std > MAX_STANDARDIZED_STD
+    ]
+    if suspicious:
+        logger.warning(
+            "Bands %s do not look standardised (|mean| up to %.1f, std up to %.1f). "
+            "pretrain_backbone expects (value - mean) / std per band; check the normalization.",
+            suspicious, float(means.max()), float(stds.max()),
+        )
 
 
 def _check_inputs(

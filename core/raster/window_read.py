@@ -210,13 +210,14 @@ class WindowReader:
         out = np.zeros((planes, window.height, window.width, per_pixel), dtype=page.dtype)
         decode = page.decode
         segments_per_plane = grid_rows * grid_cols
-        for data, index in self._tif.filehandle.read_segments(offsets, counts, indices=indices):
+        segments = self._tif.filehandle.read_segments(offsets, counts, indices=indices, flat=True)
+        for data, index in segments:  # type: ignore[misc]
             if data is None or len(data) == 0:
                 continue  # a sparse segment: the file stores no data, which reads as 0
             segment, _, _ = decode(data, index)
             if segment is None:
                 continue
-            plane, position = divmod(index, segments_per_plane)
+            plane, position = divmod(int(index), segments_per_plane)  # type: ignore[arg-type]
             grid_row, grid_col = divmod(position, grid_cols)
             _paste(out[plane], segment[0], grid_row * segment_height, grid_col * segment_width, window)
         return _to_samples_first(out, separate)

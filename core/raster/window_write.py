@@ -16,6 +16,7 @@ from types import TracebackType
 
 import numpy as np
 import tifffile
+from numpy.typing import DTypeLike
 
 from core.raster.georef import GeoReference
 from core.raster.tiff_layout import GDAL_NODATA
@@ -45,7 +46,7 @@ class WindowedGeoTiffWriter:
         path: Path,
         height: int,
         width: int,
-        dtype: np.dtype | str,
+        dtype: DTypeLike,
         georef: GeoReference | None,
         nodata: float | None = None,
     ) -> None:
@@ -58,9 +59,11 @@ class WindowedGeoTiffWriter:
         )
         os.close(descriptor)
         self._temporary = Path(name)
+
         extratags = list(georef.extratags()) if georef is not None else []
         if nodata is not None:
             extratags.append((GDAL_NODATA, "s", 0, _format_nodata(nodata), True))
+
         nbytes = height * width * self.dtype.itemsize
         try:
             offset, _ = tifffile.imwrite(  # type: ignore[misc]

@@ -45,7 +45,7 @@ def build_sample(
 ) -> TileSample:
     """Pad a tile's image, validity and mask to the feature grid and wrap them."""
     height, width = image.shape[-2:]
-    padded_image = pad_to_multiple(image)
+    padded_image = pad_to_multiple(image.astype(np.float32, copy=False))
     padded_h, padded_w = padded_image.shape[-2:]
     padded_valid = np.zeros((padded_h, padded_w), dtype=bool)
     padded_valid[:height, :width] = valid

@@ -176,7 +176,7 @@ def train_head(
         logits = student(batch.features, batch.image)
         assert batch.target is not None
         loss = sparse_cross_entropy(logits, batch.target, weight)
-        metrics = {"train_loss": float(loss)}
+        metrics = {"train_loss": float(loss.detach())}
 
         ramp = sigmoid_rampup(step, config.warmup_steps, config.warmup_steps * 2)
         if use_teacher and ramp > 0:

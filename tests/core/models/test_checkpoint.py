@@ -160,3 +160,13 @@ def test_import_unrelated_keys(tmp_path: Path) -> None:
 def test_import_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         import_backbone(tmp_path / "missing.pt", "resnet18", 3)
+
+
+def test_import_saved_backbone_file(tmp_path: Path) -> None:
+    source = build_backbone("resnet18", 4)
+    path = tmp_path / "saved.pt"
+    save_backbone(path, source, make_metadata())
+
+    backbone = import_backbone(path, "resnet18", 4)
+
+    assert_same_weights(source, backbone)

@@ -1,8 +1,8 @@
 """Run a tiny DDP pretraining on 2 CPU processes, launched as a script by the DDP test.
 
 Lightning's "ddp" strategy starts the second process by running this script again, so it
-must be a file and not an inline command. The run asks to stop after its third step, on
-the main process only, to check that every process stops at the same step.
+must be a file and not an inline command. The main process requests a stop after the third
+step, to check that every process stops at the same step.
 """
 
 import logging

@@ -1,5 +1,6 @@
 """End-to-end tests of pretrain_backbone on tiny tiles."""
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.models.backbone import build_backbone
 from core.models.checkpoint import file_sha256, load_backbone
 from core.pretrain.train import PretrainConfig, pretrain_backbone
 
@@ -69,11 +71,11 @@ def test_pretrain_changes_weights(tmp_path: Path) -> None:
     pretrain_backbone(make_tiles(), BANDS, NORMALIZATION, config, output_path)
     trained, _ = load_backbone(output_path)
 
+    # pretrain_backbone seeds torch before building the backbone, so this is its start.
     torch.manual_seed(config.seed)
-    from core.models.backbone import build_backbone
-
     initial = build_backbone("resnet18", 5)
     assert not torch.equal(trained.conv1.weight, initial.conv1.weight)
+    assert not torch.equal(trained.layer4[1].conv2.weight, initial.layer4[1].conv2.weight)
 
 
 def test_should_stop_ends_run_early(tmp_path: Path) -> None:
@@ -140,6 +142,31 @@ def test_lightning_checkpoint_imports(tmp_path: Path) -> None:
     assert torch.equal(backbone.conv1.weight, module.backbone.conv1.weight)
     with pytest.raises(ValueError, match="5 bands.*4 bands"):
         import_backbone(path, "resnet18", 4)
+
+
+def test_raw_values_warn(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tiles = [tile * 1000 + 3000 for tile in make_tiles(2)]
+
+    with caplog.at_level(logging.WARNING, logger="core.pretrain.train"):
+        pretrain_backbone(
+            tiles, BANDS, NORMALIZATION, tiny_config(epochs=1, max_steps_per_epoch=1),
+            tmp_path / "b.pt",
+        )
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("do not look standardised" in message for message in messages)
+
+
+def test_standardized_tiles_do_not_warn(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="core.pretrain.train"):
+        pretrain_backbone(
+            make_tiles(2), BANDS, NORMALIZATION, tiny_config(epochs=1, max_steps_per_epoch=1),
+            tmp_path / "b.pt",
+        )
+
+    assert caplog.records == []
 
 
 def test_band_count_mismatch_raises(tmp_path: Path) -> None:
