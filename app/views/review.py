@@ -30,7 +30,11 @@ run_id = st.selectbox(
 )
 run = by_id[run_id]
 backbone = backbones.get(run.backbone_id or -1)
-st.caption(f"Backbone: {describe(backbone) if backbone else 'unknown'} · config: {run.config}")
+config = run.config
+st.caption(
+    f"Backbone: {describe(backbone) if backbone else 'unknown'} · head {config.get('head')} · "
+    f"{config.get('steps')} steps · semi-supervised {'on' if config.get('semi_supervised') else 'off'}"
+)
 if (run.metrics or {}).get("warning"):
     st.warning(run.metrics["warning"])
 

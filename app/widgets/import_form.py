@@ -7,7 +7,12 @@ from pathlib import Path
 import streamlit as st
 
 from app.state import db, select_project
-from core.projects.importer import ProjectImportError, create_project, default_band_names, resolve_image_folder
+from core.projects.importer import (
+    ProjectImportError,
+    create_project,
+    default_band_names,
+    resolve_image_folder,
+)
 from core.raster.bands import load_sensor_presets
 from core.raster.scan import ImportReport, scan_folder
 

@@ -1,13 +1,14 @@
 """The painting canvas: strokes become a new label version at the tile's native resolution.
 
-The mask saved when the canvas was mounted is the base; every change of the
-canvas (a stroke, a polygon, the canvas's own undo) saves base + strokes as a
-new label version, so a stroke is stored as soon as the mouse is released.
+The mask saved when the canvas was mounted is the base. Every change of the
+canvas (a stroke, a polygon, the canvas's own undo) saves a new label version,
+so a stroke is stored as soon as the mouse is released. A save writes only the
+pixels that this canvas changed since its previous save over the newest stored
+mask, so edits saved meanwhile from another tab are kept.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 from typing import Literal
@@ -17,7 +18,7 @@ import streamlit as st
 from PIL import Image
 
 from app.state import db, get_workspace
-from core.display.canvas import apply_strokes, canvas_to_mask
+from core.display.canvas import NOT_PAINTED, apply_strokes, canvas_to_mask
 from core.display.overlay import hex_to_rgb
 from core.labels.files import UNLABELED
 from core.labels.versions import load_mask_or_empty, save_label
@@ -64,17 +65,35 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def save_if_changed(tile: Tile, key: str, mask: np.ndarray) -> None:
-    """Save ``mask`` as a new label version unless it equals the last one saved from this canvas."""
-    digest = hashlib.sha256(mask.tobytes()).hexdigest()
-    saved_key = f"{key}_saved"
-    if st.session_state.get(saved_key, hashlib.sha256(base_mask(tile, key).tobytes()).hexdigest()) == digest:
+def save_if_changed(tile: Tile, key: str, painted: np.ndarray) -> None:
+    """Save the canvas's edit as a new label version unless it changed no pixel since the last save.
+
+    Args:
+        tile: The tile being labeled.
+        key: The canvas key. Session state under a name derived from it contains the strokes last saved.
+        painted: (H, W) uint8 output of `canvas_to_mask` for every stroke on the canvas.
+    """
+    saved_key = f"{key}_painted"
+    previous = st.session_state.get(saved_key)
+    if previous is None:
+        previous = np.full_like(painted, NOT_PAINTED)
+    changed = painted != previous
+    if not changed.any():
         return
+
+    # Pixels this canvas changed take the canvas's value: base + strokes, so an
+    # undone stroke shows the base again. Every other pixel keeps the newest
+    # stored value, which another tab may have saved.
+    wanted = apply_strokes(base_mask(tile, key), painted)
     with db() as session:
-        label = save_label(session, get_workspace(), tile, mask)
-        version = label.version
-    st.session_state[saved_key] = digest
-    st.toast(f"Saved label version {version} of {tile.name}.")
+        newest = load_mask_or_empty(session, tile)
+        mask = np.where(changed, wanted, newest).astype(np.uint8)
+        version = None
+        if not np.array_equal(mask, newest):
+            version = save_label(session, get_workspace(), tile, mask).version
+    st.session_state[saved_key] = painted
+    if version is not None:
+        st.toast(f"Saved label version {version} of {tile.name}.")
 
 
 def label_canvas(
@@ -99,7 +118,9 @@ def label_canvas(
         composite: Composite name and its (H, W, 4) RGBA image.
         opacity: Opacity of the saved mask over the composite.
     """
-    from streamlit_drawable_canvas import st_canvas  # imports only inside a running Streamlit script
+    from streamlit_drawable_canvas import (
+        st_canvas,  # imports only inside a running Streamlit script
+    )
 
     # A new background gets a new canvas, so the base mask is always the one under the strokes.
     composite_name, rgba = composite
@@ -126,4 +147,4 @@ def label_canvas(
         return
     # An empty canvas after the canvas's own undo restores the base mask.
     painted = canvas_to_mask(np.ascontiguousarray(image), colour_table(list(project.classes)), (tile.height, tile.width))
-    save_if_changed(tile, key, apply_strokes(base, painted))
+    save_if_changed(tile, key, painted)

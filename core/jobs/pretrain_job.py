@@ -53,7 +53,7 @@ def run_pretrain_job(ctx: JobContext) -> dict[str, Any]:
     def on_progress(values: dict[str, Any]) -> None:
         step = int(values.get("step", 0))
         epoch = int(values.get("epoch", 0))
-        metrics = {k: values[k] for k in ("loss", "embedding_std") if k in values}
+        metrics: dict[str, float] = {k: float(values[k]) for k in ("loss", "embedding_std") if k in values}
         if step % 5 == 0:
             ctx.log_metrics(step, epoch, metrics)
         try:

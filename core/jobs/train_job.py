@@ -58,7 +58,8 @@ def _load_inputs(ctx: JobContext) -> tuple[Run, Project, Backbone, list[Tile], d
 def _build_samples(ctx: JobContext, project: Project, backbone: Backbone, tiles: list[Tile], labels: dict[int, Any]) -> tuple[list[TileSample], list[TileSample], dict[str, float]]:
     model = load_frozen(backbone)
     cache = FeatureCache(ctx.workspace.cache_dir / "features")
-    labeled, unlabeled = [], []
+    labeled: list[TileSample] = []
+    unlabeled: list[TileSample] = []
     hits = 0
     for position, tile in enumerate(tiles):
         raster = load_raster(tile)

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Literal, get_args
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision import models
 
-logger = logging.getLogger(__name__)
+from core.models.arch import BACKBONE_ARCHS, BackboneArch
 
-BackboneArch = Literal["resnet18", "resnet50", "swin_t"]
-BACKBONE_ARCHS: tuple[str, ...] = get_args(BackboneArch)
+logger = logging.getLogger(__name__)
 
 FEATURE_STRIDES: tuple[int, ...] = (4, 8, 16, 32)
 

@@ -13,7 +13,6 @@ with the changes for overhead imagery that each field below describes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -21,47 +20,19 @@ from lightly.transforms.multi_view_transform import MultiViewTransform
 from torch import Tensor, nn
 from torchvision.transforms import v2
 
+from core.pretrain.config import ViewAugmentation
 
-@dataclass(frozen=True)
-class ViewAugmentation:
-    """Settings of one view's augmentations. Values are in standardised band units.
-
-    Attributes:
-        crop_scale: Area fraction range of the random resized crop. Default (0.2, 1.0) as in
-            SimSiam, so views share context but differ in scale.
-        flip_probability: Probability of each horizontal and vertical flip. Default 0.5,
-            because overhead imagery has no up or left direction.
-        rotate90: Rotate by a random multiple of 90 degrees. Default True, for the same reason.
-        gain: Per-band multiplicative jitter, factor drawn from [1 - gain, 1 + gain]. Default
-            0.2, mimicking illumination and sensor calibration changes between flights.
-        offset: Per-band additive jitter in std units, drawn from [-offset, offset].
-            Default 0.2, for the same reason.
-        jitter_probability: Probability of applying gain and offset jitter. Default 0.8, the
-            SimSiam colour jitter probability it replaces.
-        blur_probability: Probability of Gaussian blur. Default 0.5 as in SimSiam.
-        blur_sigma: Range of the blur standard deviation in pixels. Default (0.1, 2.0) as in
-            SimSiam.
-        noise_probability: Probability of additive Gaussian noise. Default 0.5.
-        noise_std: Standard deviation of that noise. Default 0.05, an estimate of sensor
-            noise after standardisation (bands are unit variance over the project).
-        band_dropout_probability: Probability of dropping bands in a view. Default 0.2, so
-            the backbone does not rely on a single band.
-        band_dropout_rate: Fraction of bands set to 0 (the band mean) when dropout applies,
-            keeping at least one band. Default 0.2.
-    """
-
-    crop_scale: tuple[float, float] = (0.2, 1.0)
-    flip_probability: float = 0.5
-    rotate90: bool = True
-    gain: float = 0.2
-    offset: float = 0.2
-    jitter_probability: float = 0.8
-    blur_probability: float = 0.5
-    blur_sigma: tuple[float, float] = (0.1, 2.0)
-    noise_probability: float = 0.5
-    noise_std: float = 0.05
-    band_dropout_probability: float = 0.2
-    band_dropout_rate: float = 0.2
+__all__ = [
+    "RandomBandDropout",
+    "RandomBandJitter",
+    "RandomGaussianBlur",
+    "RandomGaussianNoise",
+    "RandomRotate90",
+    "ViewAugmentation",
+    "build_multi_view_transform",
+    "build_view_transform",
+    "gaussian_blur",
+]
 
 
 class RandomRotate90(nn.Module):

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from core.models.arch import BACKBONE_ARCHS
+from core.pretrain.config import OPTIMIZERS, PRECISIONS, PretrainConfig, default_precision
 
-from core.models.backbone import BACKBONE_ARCHS
-from core.pretrain.module import OPTIMIZERS
-from core.pretrain.train import PRECISIONS, PretrainConfig, default_precision, pretrain_backbone
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``pretrain`` subcommand to ``subparsers``, dispatched through ``args.handler``."""
-    defaults = PretrainConfig()
+    """Add the ``pretrain`` subcommand to ``subparsers``, dispatched through ``args.handler``.
+
+    Registering imports no torch, so ``python -m core --help`` stays fast.
+    """
+    defaults = {item.name: item.default for item in dataclasses.fields(PretrainConfig)}
     parser = subparsers.add_parser(
         "pretrain",
         help="pretrain a backbone with FastSiam on a folder of tiles",
@@ -31,32 +36,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comma-separated band names in file order, e.g. blue,green,red,nir")
     parser.add_argument("--output", type=Path, required=True, help="backbone file to write (.pt)")
 
-    parser.add_argument("--backbone", choices=BACKBONE_ARCHS, default=defaults.arch,
+    parser.add_argument("--backbone", choices=BACKBONE_ARCHS, default=defaults["arch"],
                         help="backbone architecture (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs,
+    parser.add_argument("--epochs", type=int, default=defaults["epochs"],
                         help="passes over the tiles (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+    parser.add_argument("--batch-size", type=int, default=defaults["batch_size"],
                         help="tiles per batch on each device (default: %(default)s)")
-    parser.add_argument("--views", type=int, default=defaults.views,
+    parser.add_argument("--views", type=int, default=defaults["views"],
                         help="augmented views per tile, at least 2 (default: %(default)s)")
-    parser.add_argument("--crop-size", type=int, default=defaults.crop_size,
+    parser.add_argument("--crop-size", type=int, default=defaults["crop_size"],
                         help="side of each square view in pixels (default: %(default)s)")
-    parser.add_argument("--crops-per-tile", type=int, default=defaults.crops_per_tile,
+    parser.add_argument("--crops-per-tile", type=int, default=defaults["crops_per_tile"],
                         help="random crops per tile and epoch (default: %(default)s)")
     parser.add_argument("--max-steps-per-epoch", type=int, default=None,
                         help="cap on batches per epoch (default: all)")
 
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer,
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults["optimizer"],
                         help="optimizer (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="peak learning rate (default: 0.05 for sgd, 1e-3 for adamw)")
-    parser.add_argument("--seed", type=int, default=defaults.seed,
+    parser.add_argument("--seed", type=int, default=defaults["seed"],
                         help="seed for weights, crops and augmentations (default: %(default)s)")
-    parser.add_argument("--num-workers", type=int, default=defaults.num_workers,
+    parser.add_argument("--num-workers", type=int, default=defaults["num_workers"],
                         help="data loader worker processes per device (default: %(default)s)")
 
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help=f"numeric precision (default on this machine: {default_precision()})")
+                        help="numeric precision (default: bf16-mixed where the CPU or GPU "
+                        "computes bf16 natively, else 32-true)")
     parser.add_argument("--devices", default="auto",
                         help="devices per node: 'auto', a count, or comma-separated indices")
     parser.add_argument("--num-nodes", type=int, default=1, help="machines for multi-node DDP")
@@ -78,6 +84,8 @@ def run_pretrain_command(args: argparse.Namespace) -> int:
         ValueError: If the band names are missing or no tile can be read.
         FileNotFoundError: If the input folder does not exist.
     """
+    from core.pretrain.train import pretrain_backbone
+
     band_names = parse_band_names(args.bands)
     tiles, normalization = load_standardized_tiles(args.input_dir, band_names)
     config = PretrainConfig(

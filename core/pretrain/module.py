@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 from lightly.loss import NegativeCosineSimilarity
@@ -20,11 +20,12 @@ from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 from torch import Tensor
 
 from core.models.backbone import BackboneArch, build_backbone, pooled_embedding_dim
+from core.pretrain.config import OPTIMIZERS, OptimizerName
 
 logger = logging.getLogger(__name__)
 
-OptimizerName = Literal["sgd", "adamw"]
-OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
+__all__ = ["COLLAPSE_FRACTION", "DEFAULT_OPTIMIZER_SETTINGS", "OPTIMIZERS", "FastSiam"]
+
 
 # Defaults per optimizer: (learning rate, weight decay). SGD uses SimSiam's base values
 # (lr 0.05 with momentum 0.9, weight decay 1e-4) without the batch/256 scaling, because

@@ -6,24 +6,36 @@ The same call runs on one CPU, on GPUs, and across nodes with DDP: ``devices``,
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from core.models.backbone import BackboneArch
 from core.models.checkpoint import file_sha256, save_backbone
-from core.pretrain.augment import ViewAugmentation
+from core.pretrain.config import (
+    PRECISIONS,
+    Precision,
+    PretrainConfig,
+    default_precision,
+)
 from core.pretrain.data import TileViewDataModule, TileViewDataset
-from core.pretrain.module import FastSiam, OptimizerName
+from core.pretrain.module import FastSiam
 from core.pretrain.progress import PretrainProgress
+
+__all__ = [
+    "PRECISIONS",
+    "Precision",
+    "PretrainConfig",
+    "PretrainResult",
+    "default_precision",
+    "pretrain_backbone",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,87 +44,6 @@ logger = logging.getLogger(__name__)
 STANDARDIZATION_SAMPLE_TILES = 16
 MAX_STANDARDIZED_MEAN = 5.0
 MAX_STANDARDIZED_STD = 10.0
-
-Precision = Literal["32-true", "bf16-mixed"]
-PRECISIONS: tuple[str, ...] = ("32-true", "bf16-mixed")
-
-
-def default_precision() -> Precision:
-    """Return "bf16-mixed" where the hardware computes bf16 natively, else "32-true".
-
-    On CPU that means AVX512-BF16 or AMX support. There bf16 autocast with channels-last ran
-    the ResNet18 FastSiam step 1.4 to 4 times faster than fp32 on 2 cores (measured with
-    benchmarks/pretrain_speed.py). Without that support bf16 is emulated, which is slow.
-    """
-    if torch.cuda.is_available():
-        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    supported = any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-    return "bf16-mixed" if supported else "32-true"
-
-
-@dataclass
-class PretrainConfig:
-    """Settings of a pretraining run.
-
-    Attributes:
-        arch: Backbone architecture.
-        epochs: Passes over the tiles (each tile gives ``crops_per_tile`` samples).
-        batch_size: Tiles per batch on each device. Each tile gives ``views`` views, so the
-            backbone processes ``batch_size * views`` crops per step.
-        views: Views K per tile. FastSiam uses 4.
-        crop_size: Side of each square view in pixels.
-        crops_per_tile: Random crops per tile and epoch.
-        optimizer: ``"sgd"`` or ``"adamw"``.
-        learning_rate: Peak learning rate of the cosine schedule. None uses the optimizer's
-            default (SGD 0.05, AdamW 1e-3).
-        weight_decay: Weight decay. None uses the optimizer's default (SGD 1e-4, AdamW 0.05).
-        precision: ``"bf16-mixed"`` where the hardware supports bf16, else ``"32-true"``.
-        channels_last: Channels-last memory format for the backbone and views. None turns
-            it on for ResNets and off for Swin-T, whose blocks work on (B, H, W, C) tokens.
-        devices: Trainer devices: "auto", a count, or a list of indices.
-        num_nodes: Number of machines for multi-node DDP.
-        strategy: Trainer strategy, for example "auto", "ddp" or "ddp_spawn".
-        accelerator: Trainer accelerator: "auto", "cpu", "gpu".
-        seed: Seed for weights, crops and augmentations.
-        num_workers: Data loader worker processes per device.
-        max_steps_per_epoch: Cap on batches per epoch. None uses every batch.
-        augmentation: View augmentation settings.
-    """
-
-    arch: BackboneArch = "resnet18"
-    epochs: int = 10
-    batch_size: int = 16
-    views: int = 4
-    crop_size: int = 128
-    crops_per_tile: int = 1
-    optimizer: OptimizerName = "sgd"
-    learning_rate: float | None = None
-    weight_decay: float | None = None
-    precision: Precision = field(default_factory=default_precision)
-    channels_last: bool | None = None
-    devices: int | str | list[int] = "auto"
-    num_nodes: int = 1
-    strategy: str = "auto"
-    accelerator: str = "auto"
-    seed: int = 0
-    num_workers: int = 0
-    max_steps_per_epoch: int | None = None
-    augmentation: ViewAugmentation = field(default_factory=ViewAugmentation)
-
-    def __post_init__(self) -> None:
-        # A config read back from JSON carries the augmentation as a dict with lists.
-        if isinstance(self.augmentation, Mapping):
-            values: dict[str, Any] = {
-                key: tuple(value) if isinstance(value, list) else value
-                for key, value in self.augmentation.items()
-            }
-            self.augmentation = ViewAugmentation(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the settings as JSON-compatible values; ``PretrainConfig(**d)`` restores them."""
-        return json_compatible(dataclasses.asdict(self))
-
 
 @dataclass
 class PretrainResult:
@@ -213,15 +144,6 @@ def pretrain_backbone(
         epochs_completed=progress.epochs_completed,
         stopped_early=stopped_early,
     )
-
-
-def json_compatible(value: Any) -> Any:
-    """Convert tuples in nested dicts and lists to lists, as a JSON round trip would."""
-    if isinstance(value, Mapping):
-        return {key: json_compatible(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_compatible(item) for item in value]
-    return value
 
 
 def _build_module(config: PretrainConfig, in_channels: int) -> FastSiam:

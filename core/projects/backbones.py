@@ -34,7 +34,7 @@ def describe(backbone: Backbone) -> str:
         "random": "random init (baseline, not pretrained)",
         "imported": "imported",
     }.get(backbone.method, backbone.method)
-    return f"{backbone.name} ({backbone.arch}, {origin})"
+    return f"{backbone.name} ({origin})" if backbone.arch in backbone.name else f"{backbone.name} ({backbone.arch}, {origin})"
 
 
 def register_backbone(

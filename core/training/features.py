@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,8 +47,9 @@ def pad_to_multiple(image: np.ndarray, multiple: int = PAD_MULTIPLE) -> np.ndarr
     height, width = image.shape[-2:]
     target_h, target_w = padded_size(height, width, multiple)
     pad = ((0, 0), (0, target_h - height), (0, target_w - width))
-    mode = "reflect" if height > target_h - height and width > target_w - width else "edge"
-    return np.pad(image, pad, mode=mode)
+    if height > target_h - height and width > target_w - width:
+        return np.pad(image, pad, mode="reflect")
+    return np.pad(image, pad, mode="edge")
 
 
 @torch.no_grad()
@@ -97,7 +99,8 @@ class FeatureCache:
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
         try:
             with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **{f"level{i}": f for i, f in enumerate(features)})
+                arrays: dict[str, Any] = {f"level{i}": f for i, f in enumerate(features)}
+                np.savez(stream, **arrays)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

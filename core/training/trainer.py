@@ -18,8 +18,20 @@ import torch
 from torch import Tensor
 
 from core.models.head import HeadKind, SegmentationHead
-from core.training.data import Crop, TileSample, collate, sample_tensors, split_validation, take_crop
-from core.training.losses import class_weights, pseudo_label_loss, sigmoid_rampup, sparse_cross_entropy
+from core.training.data import (
+    Crop,
+    TileSample,
+    collate,
+    sample_tensors,
+    split_validation,
+    take_crop,
+)
+from core.training.losses import (
+    class_weights,
+    pseudo_label_loss,
+    sigmoid_rampup,
+    sparse_cross_entropy,
+)
 from core.training.metrics import confusion_matrix, scores_from_confusion
 
 logger = logging.getLogger(__name__)
@@ -92,9 +104,9 @@ def perturb(crop: Crop, config: HeadConfig, generator: torch.Generator) -> tuple
         dims = (-1,)
     features = []
     for level in crop.features:
-        level = torch.nn.functional.dropout2d(level, p=config.feature_dropout, training=True)
-        level = level + config.feature_noise * level.std() * torch.randn(level.shape, generator=generator)
-        features.append(level.flip(dims) if dims else level)
+        noisy = torch.nn.functional.dropout2d(level, p=config.feature_dropout, training=True)
+        noisy = noisy + config.feature_noise * noisy.std() * torch.randn(noisy.shape, generator=generator)
+        features.append(noisy.flip(dims) if dims else noisy)
     image = crop.image.flip(dims) if dims else crop.image
     return Crop(features, image, crop.valid, None), dims
 
@@ -102,10 +114,10 @@ def perturb(crop: Crop, config: HeadConfig, generator: torch.Generator) -> tuple
 def update_teacher(teacher: torch.nn.Module, student: torch.nn.Module, decay: float) -> None:
     """Set teacher weights to an exponential moving average of the student's."""
     with torch.no_grad():
-        for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
-            t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
-        for t, s in zip(teacher.buffers(), student.buffers(), strict=True):
-            t.copy_(s)
+        for teacher_weight, student_weight in zip(teacher.parameters(), student.parameters(), strict=True):
+            teacher_weight.mul_(decay).add_(student_weight.detach(), alpha=1.0 - decay)
+        for teacher_buffer, student_buffer in zip(teacher.buffers(), student.buffers(), strict=True):
+            teacher_buffer.copy_(student_buffer)
 
 
 @torch.no_grad()

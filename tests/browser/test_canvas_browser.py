@@ -1,7 +1,7 @@
 """The running app in headless Chromium: painting on the canvas, reload, train and review.
 
 The server is `run_app.py` with its worker, bound to 127.0.0.1 on a free port,
-on a temporary workspace with one 2-class project of 64 x 96 (H x W) tiles.
+on a temporary workspace with one 2-class project of four 64 x 96 (H x W) tiles.
 Stroke checks are pixel-exact: the expected tile pixels come from the canvas
 bounding box, the tile size and the brush width.
 """
@@ -99,7 +99,7 @@ def stop_worker(workspace: Workspace) -> None:
     """Kill the worker that run_app started for this workspace, if it is still alive.
 
     The worker runs in its own session (process group), so stopping run_app's
-    group does not reach it; run_app terminates it on a clean exit.
+    group does not reach it. run_app terminates it on a clean exit.
     """
     from core.jobs.worker import WORKER_PID_FILE
 
@@ -121,7 +121,7 @@ def server(tmp_path_factory, tile_folder_writer, project_factory) -> Iterator[Se
     base = tmp_path_factory.mktemp("browser")
     workspace = Workspace(base / "workspace").create()
     upgrade_database(workspace.database_url)
-    folder = tile_folder_writer(base / "tiles", count=3, height=TILE_HEIGHT, width=TILE_WIDTH, seed=7)
+    folder = tile_folder_writer(base / "tiles", count=4, height=TILE_HEIGHT, width=TILE_WIDTH, seed=7)
     created = project_factory(workspace, folder)
     save_stripes_label(workspace, created.tile_ids[2])
 
@@ -246,8 +246,8 @@ def check_stroke(mask: np.ndarray, box, start, end, class_index: int) -> None:
     assert set(np.unique(mask).tolist()) == {class_index, 255}
 
 
-# NOTE: a stroke goes down and to the right, so rows and columns of the
-# mapping are both checked; the canvas keeps the tile's aspect (480 x 320 CSS px).
+# The stroke goes down and to the right, so the mapping of rows and of columns
+# are both checked. The canvas keeps the tile's aspect (480 x 320 CSS px).
 STROKE_START = (0.21, 0.27)
 STROKE_END = (0.73, 0.69)
 
@@ -274,7 +274,10 @@ def test_stroke_maps_at_device_scale_2(server, browser):
     try:
         box = open_canvas(page, server, tile_id)
         page.locator('[data-testid="stSidebar"]').get_by_text("crop").click()
-        page.locator('[data-testid="stSidebar"] input[type="radio"]').nth(1).wait_for(state="attached")
+        crop = page.locator('[data-testid="stSidebar"] input[type="radio"]').nth(1)
+        playwright_api.expect(crop).to_be_checked()
+        # NOTE: a fixed wait for the rerun that sends the new stroke colour to the canvas.
+        # On a slower server the stroke is painted as soil, and the class check fails.
         page.wait_for_timeout(2000)
         box = page.locator("canvas.upper-canvas").bounding_box()
         paint_stroke(page, box, STROKE_START, STROKE_END)
@@ -309,6 +312,29 @@ def test_reload_keeps_label(server, browser):
     assert np.array_equal(mask[4:8], before[4:8])
     assert np.array_equal(mask[56:60], before[56:60])
     assert np.all(mask[TILE_HEIGHT // 2, 35:55] == 0)
+
+
+def test_two_tabs_keep_both_strokes(server, browser):
+    tile_id = server.tile_ids[3]
+    first_tab = browser.new_context(viewport=VIEWPORT)
+    second_tab = browser.new_context(viewport=VIEWPORT)
+    try:
+        first_page = first_tab.new_page()
+        second_page = second_tab.new_page()
+        first_box = open_canvas(first_page, server, tile_id)
+        second_box = open_canvas(second_page, server, tile_id)
+
+        paint_stroke(first_page, first_box, (0.2, 0.25), (0.8, 0.25))
+        wait_for_version(server.workspace, tile_id, 1)
+        paint_stroke(second_page, second_box, (0.2, 0.75), (0.8, 0.75))
+        wait_for_version(server.workspace, tile_id, 2)
+    finally:
+        first_tab.close()
+        second_tab.close()
+
+    mask = newest_mask(server.workspace, tile_id)
+    assert np.all(mask[16, 25:70] == 0)
+    assert np.all(mask[48, 25:70] == 0)
 
 
 def wait_for_run(workspace: Workspace, timeout_s: float) -> Run:

@@ -2,7 +2,14 @@ from datetime import timedelta
 
 import pytest
 
-from core.jobs.queue import claim_next_run, enqueue_run, fail_stale_runs, finish_run, heartbeat, request_cancel
+from core.jobs.queue import (
+    claim_next_run,
+    enqueue_run,
+    fail_stale_runs,
+    finish_run,
+    heartbeat,
+    request_cancel,
+)
 from core.store.engine import session_scope
 from core.store.models import Run, utc_now
 

@@ -3,7 +3,14 @@ import pytest
 from sqlalchemy import select
 
 from core.labels.files import MaskFileError
-from core.labels.versions import label_history, latest_label, load_label_mask, load_mask_or_empty, restore_label, save_label
+from core.labels.versions import (
+    label_history,
+    latest_label,
+    load_label_mask,
+    load_mask_or_empty,
+    restore_label,
+    save_label,
+)
 from core.store.engine import session_scope
 from core.store.models import Tile
 

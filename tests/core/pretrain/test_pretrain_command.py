@@ -1,6 +1,8 @@
 """Tests for the ``pretrain`` subcommand on a folder of tiny GeoTIFF-like tiles."""
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +77,20 @@ def test_parse_devices() -> None:
     assert parse_devices("0,1") == [0, 1]
     with pytest.raises(ValueError, match="--devices"):
         parse_devices("many")
+
+
+def test_register_does_not_import_torch() -> None:
+    code = (
+        "import argparse, sys\n"
+        "from core.pretrain.command import register\n"
+        "register(argparse.ArgumentParser().add_subparsers())\n"
+        "sys.stdout.write(str('torch' in sys.modules))\n"
+    )
+    repository = Path(__file__).resolve().parents[3]
+
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=repository, capture_output=True, text=True, timeout=60
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "False"

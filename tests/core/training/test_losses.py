@@ -1,7 +1,12 @@
 import numpy as np
 import torch
 
-from core.training.losses import class_weights, pseudo_label_loss, sigmoid_rampup, sparse_cross_entropy
+from core.training.losses import (
+    class_weights,
+    pseudo_label_loss,
+    sigmoid_rampup,
+    sparse_cross_entropy,
+)
 from core.training.trainer import update_teacher
 
 

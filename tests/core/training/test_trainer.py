@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from core.inference.predict import predict_sample
 from core.training.data import build_sample, split_validation, take_crop
 from core.training.trainer import HeadConfig, train_head
-from core.inference.predict import predict_sample
 
 
 def synthetic_sample(tile_id, rng, labeled_fraction=None, shape=(64, 96)):
