@@ -17,6 +17,7 @@ $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-build-isolation --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed

@@ -44,7 +44,7 @@ def import_folder(workspace_root: Path, folder: Path, bands: str | None) -> None
             return
         name = folder.resolve().name
         try:
-            result = create_project(session, folder, name, bands.split(",") if bands else None)
+            result = create_project(session, folder, name, bands.split(",") if bands else None, workspace=workspace)
         except ProjectImportError as error:
             logger.error("Import failed: %s", error)
             raise SystemExit(2) from error

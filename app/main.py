@@ -25,5 +25,7 @@ pages = [
     st.Page("views/label.py", title="Label", icon=":material/brush:"),
     st.Page("views/train.py", title="Train", icon=":material/model_training:"),
     st.Page("views/review.py", title="Review", icon=":material/layers:"),
+    st.Page("views/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("views/export.py", title="Export", icon=":material/download:"),
 ]
 st.navigation(pages).run()

@@ -31,7 +31,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     with session_scope(workspace.database_url) as session:
-        result = create_project(session, Path(args.folder), args.name or Path(args.folder).name, _split(args.bands), _split(args.classes))
+        result = create_project(
+            session, Path(args.folder), args.name or Path(args.folder).name, _split(args.bands), _split(args.classes), workspace
+        )
     logger.info("Project %d: %d tiles imported", result.project_id, result.tile_count)
     for name, reason in result.skipped:
         logger.warning("Left out %s: %s", name, reason)

@@ -7,7 +7,16 @@ import streamlit as st
 from app.state import current_project_id, db, select_project
 from app.widgets.gallery import tile_gallery
 from app.widgets.import_form import import_form
-from core.projects.queries import count_tiles, list_projects
+from core.projects.checks import project_warnings
+from core.projects.queries import count_tiles, get_project, list_projects, list_tiles
+
+
+@st.cache_data(ttl=600, show_spinner="Checking band order...")
+def project_checks(project_id: int) -> list[str]:
+    """Run the band-order and value-scale checks once per project (cached)."""
+    with db() as session:
+        return project_warnings(get_project(session, project_id), list_tiles(session, project_id))
+
 
 st.title("Projects")
 
@@ -35,4 +44,8 @@ if project_id is not None and projects:
         f"Bands: {', '.join(project.band_names)} · {project.dtype} · value scale: {project.value_scale} · "
         f"folder: {project.source_folder}"
     )
+    for note in st.session_state.pop("import_notes", []):
+        st.info(note)
+    for warning in project_checks(project_id):
+        st.warning(warning)
     tile_gallery(project_id)

@@ -1,11 +1,12 @@
-"""Review page: predictions and confidence over the composite, per-class toggles and scores."""
+"""Review page: predictions and confidence over the composite, errors, scores, and accepting into labels."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app.state import TILE_KEY, db, require_project, select_tile
+from app.state import TILE_KEY, db, get_workspace, require_project, select_tile
 from app.widgets.composite_picker import composite_picker
+from app.widgets.review_panels import accept_panel, area_panel, confusion_panel, error_panel
 from app.widgets.run_scores import run_scores
 from core.display.overlay import confidence_image
 from core.projects.backbones import describe, list_backbones
@@ -13,6 +14,9 @@ from core.projects.queries import get_project, list_tiles, predictions_of_run, r
 from core.projects.render import composite_image, overlay_image, read_prediction
 from core.projects.tiles import TileMissingError
 from core.raster.errors import TileReadError
+from core.review.ranking import rank_tiles
+
+ORDERS = ("Label next (uncertain and unlike labeled tiles)", "Least confident first", "By name")
 
 project_id = require_project()
 with db() as session:
@@ -36,24 +40,36 @@ st.caption(
     f"{config.get('steps')} steps · semi-supervised {'on' if config.get('semi_supervised') else 'off'}"
 )
 if (run.metrics or {}).get("warning"):
-    st.warning(run.metrics["warning"])
+    st.warning(run.metrics["warning"], icon=":material/warning:")
 
 with db() as session:
     predictions = predictions_of_run(session, run_id)
     tiles = [t for t in list_tiles(session, project_id) if t.id in predictions]
+if not tiles:
+    st.error(f"Run {run_id} has no stored predictions. Train the head again to predict every tile.")
+    st.stop()
 
 with st.sidebar:
-    order = st.radio("Tile order", ["Least confident first", "By name"], key="review_order")
-    if order == "Least confident first":
+    order = st.radio("Tile order", ORDERS, key="review_order")
+    label_next: dict[int, float] = {}
+    if order == ORDERS[0]:
+        with db() as session:
+            label_next = {s.tile_id: s.score for s in rank_tiles(session, get_workspace(), run_id)}
+        tiles.sort(key=lambda t: (-label_next.get(t.id, 0.0), t.name))
+    elif order == ORDERS[1]:
         tiles.sort(key=lambda t: predictions[t.id].mean_confidence)
     ids = [t.id for t in tiles]
+    names = {t.id: t.name for t in tiles}
     current = st.session_state.get(TILE_KEY)
+
+    def tile_caption(tile_id: int) -> str:
+        text = f"{names[tile_id]} · confidence {predictions[tile_id].mean_confidence:.2f}"
+        if tile_id in label_next:
+            text += f" · label-next score {label_next[tile_id]:.2f}"
+        return text
+
     tile_id = st.selectbox(
-        "Tile",
-        ids,
-        index=ids.index(current) if current in ids else 0,
-        format_func=lambda i: f"{next(t.name for t in tiles if t.id == i)} · confidence {predictions[i].mean_confidence:.2f}",
-        key="review_tile",
+        "Tile", ids, index=ids.index(current) if current in ids else 0, format_func=tile_caption, key="review_tile"
     )
     if tile_id != current:
         select_tile(tile_id)
@@ -64,6 +80,7 @@ with st.sidebar:
 
 tile = next(t for t in tiles if t.id == tile_id)
 prediction = predictions[tile_id]
+classes = list(project.classes)
 try:
     rgba = composite_image(project, tile, spec)
     class_map, confidence = read_prediction(prediction.class_path, prediction.confidence_path)
@@ -71,11 +88,23 @@ except (TileMissingError, TileReadError, FileNotFoundError) as error:
     st.error(str(error))
     st.stop()
 
-left, right = st.columns(2)
+left, middle, right = st.columns(3)
 left.image(overlay_image(rgba, class_map, project, opacity, visible), caption=f"Prediction over {spec.name}", width="stretch")
-right.image(confidence_image(confidence), caption="Confidence (dark = low, bright = high)", width="stretch")
-legend = " · ".join(f"{c.name} {c.color}" for c in project.classes)
+middle.image(confidence_image(confidence), caption="Confidence (dark = low, bright = high)", width="stretch")
+with right:
+    error_panel(rgba, tile, class_map, classes)
+legend = " · ".join(f"{c.name} {c.color}" for c in classes)
 st.caption(f"Classes: {legend}. Mean confidence on this tile: {prediction.mean_confidence:.2f}.")
 
+st.subheader("Accept into label")
+accept_panel(run, tile, classes)
+
+st.subheader("Predicted area per class")
+area_panel(run, prediction, classes)
+
 st.subheader("Scores on held-out labeled pixels")
-run_scores(run, list(project.classes))
+scores, confusion = st.columns(2)
+with scores:
+    run_scores(run, classes)
+with confusion:
+    confusion_panel(run, classes)

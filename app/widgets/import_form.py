@@ -6,7 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.state import db, select_project
+from app.state import db, get_workspace, select_project
+from core.projects.band_groups import find_band_groups
 from core.projects.importer import (
     ProjectImportError,
     create_project,
@@ -74,6 +75,16 @@ def import_form() -> None:
         st.error(str(error))
         return
     st.dataframe(report_rows(report), hide_index=True, width="stretch")
+    groups = find_band_groups(folder)
+    if groups:
+        band_count = len(next(iter(groups.values())))
+        st.info(
+            f"{len(groups)} per-band capture(s) found ({', '.join(list(groups)[:3])}): each is aligned "
+            f"band to band and stored as one {band_count}-band tile in the workspace."
+        )
+        names = choose_band_names(band_count)
+        create_button(folder_text, names)
+        return
     if report.excluded:
         st.warning(f"{len(report.excluded)} file(s) will be left out; the table gives each reason.")
     if not report.included or report.band_count is None:
@@ -81,14 +92,19 @@ def import_form() -> None:
         return
     st.write(f"{len(report.included)} tiles with {report.band_count} bands ({report.dtype}).")
     names = choose_band_names(report.band_count)
+    create_button(folder_text, names)
+
+
+def create_button(folder_text: str, names: list[str] | None) -> None:
+    """Render the project name field and the Create button; create the project on click."""
     project_name = st.text_input("Project name", value=Path(folder_text).name, key="import_name")
     if st.button("Create project", type="primary", disabled=names is None, key="import_create"):
         try:
             with st.spinner("Reading tiles and computing band statistics..."), db() as session:
-                result = create_project(session, Path(folder_text), project_name, names)
+                result = create_project(session, Path(folder_text), project_name, names, workspace=get_workspace())
         except ProjectImportError as error:
             st.error(str(error))
             return
         select_project(result.project_id)
-        st.success(f"Project {project_name!r} created with {result.tile_count} tiles.")
+        st.session_state["import_notes"] = result.notes + [f"Left out {name}: {reason}" for name, reason in result.skipped]
         st.rerun()

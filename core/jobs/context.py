@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from core.jobs.queue import heartbeat, record_metrics
-from core.store.engine import session_scope
+from core.store.retry import retry_on_locked
 from core.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,11 @@ class JobContext:
         if not force and now - self._last_write < self.min_interval:
             return
         self._last_write = now
-        with session_scope(self.workspace.database_url) as session:
-            self.cancel_requested = heartbeat(session, self.run_id, **fields)
+        self.cancel_requested = retry_on_locked(
+            self.workspace.database_url,
+            lambda session: heartbeat(session, self.run_id, **fields),
+            what=f"heartbeat of run {self.run_id}",
+        )
         if self.cancel_requested:
             raise JobCancelled(f"Run {self.run_id} was cancelled by the user.")
 
@@ -47,5 +50,8 @@ class JobContext:
         finite = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and v == v}
         if not finite:
             return
-        with session_scope(self.workspace.database_url) as session:
-            record_metrics(session, self.run_id, step, epoch, finite)
+        retry_on_locked(
+            self.workspace.database_url,
+            lambda session: record_metrics(session, self.run_id, step, epoch, finite),
+            what=f"metrics of run {self.run_id} at step {step}",
+        )

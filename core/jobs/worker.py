@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from core.jobs.context import JobCancelled, JobContext
 from core.jobs.queue import claim_next_run, fail_stale_runs, finish_run
+from core.jobs.status import as_utc
 from core.store.engine import session_scope, upgrade_database
-from core.store.models import Run
+from core.store.models import Run, utc_now
+from core.store.retry import retry_on_locked
 from core.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -37,14 +39,40 @@ def pid_alive(pid: int | None) -> bool:
     return True
 
 
+def run_log_path(workspace: Workspace, run_id: int) -> Path:
+    """Return the log file of a run under the workspace's logs folder."""
+    return workspace.logs_dir / f"run_{run_id}.log"
+
+
 def fail_orphaned_runs(workspace: Workspace) -> list[int]:
-    """Mark running runs whose worker process is gone, or silent too long, as failed."""
+    """Mark running runs whose worker process is gone, or silent too long, as failed.
+
+    The log path is stored on each failed run, so the user can read how far it got.
+
+    NOTE: the process check assumes every worker runs on this machine; with a
+    shared database server, only the heartbeat timeout applies safely.
+    """
+    failed: list[int] = []
     with session_scope(workspace.database_url) as session:
         for run in session.scalars(select(Run).where(Run.status == "running")):
-            if run.worker_pid != os.getpid() and not pid_alive(run.worker_pid):
-                run.heartbeat_at = None
+            if run.worker_pid == os.getpid() or pid_alive(run.worker_pid):
+                continue
+            log_path = run_log_path(workspace, run.id)
+            beat = as_utc(run.heartbeat_at)
+            last = f"{beat:%Y-%m-%d %H:%M:%S} UTC" if beat else "never"
+            run.status = "failed"
+            run.finished_at = utc_now()
+            run.log_path = str(log_path) if log_path.exists() else run.log_path
+            run.message = (
+                f"The worker process (pid {run.worker_pid}) ended while this run was at "
+                f"{run.progress:.0%} ({run.stage or 'no stage'}); last heartbeat: {last}. It was "
+                "killed or crashed. The log is kept; queue the run again to retry."
+            )
+            failed.append(run.id)
+            logger.warning("Run %d marked failed: %s", run.id, run.message)
         session.flush()
-        return fail_stale_runs(session)
+        failed += fail_stale_runs(session)
+    return failed
 
 
 def _execute(workspace: Workspace, run: Run) -> tuple[str, str, dict[str, Any]]:
@@ -76,7 +104,7 @@ def _readable_reason(error: BaseException) -> str:
 
 def execute_run(workspace: Workspace, run: Run) -> str:
     """Run one claimed run to its end and store its final status; return that status."""
-    log_path = workspace.logs_dir / f"run_{run.id}.log"
+    log_path = run_log_path(workspace, run.id)
     handler = logging.FileHandler(log_path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
@@ -92,8 +120,11 @@ def execute_run(workspace: Workspace, run: Run) -> str:
         logging.getLogger().removeHandler(handler)
         handler.close()
     extra = {"progress": 1.0, **fields} if status == "succeeded" else {}
-    with session_scope(workspace.database_url) as session:
-        finish_run(session, run.id, status, message, log_path=str(log_path), **extra)
+    retry_on_locked(
+        workspace.database_url,
+        lambda session: finish_run(session, run.id, status, message, log_path=str(log_path), **extra),
+        what=f"final status of run {run.id}",
+    )
     return status
 
 

@@ -17,6 +17,10 @@ class MaskFileError(ValueError):
     """A mask file is missing, unreadable or does not match its stored hash."""
 
 
+class LabelWriteError(OSError):
+    """A mask file could not be written (read-only folder, full disk...)."""
+
+
 def sha256_bytes(data: bytes) -> str:
     """Return the hex SHA-256 digest of ``data``."""
     return hashlib.sha256(data).hexdigest()
@@ -52,9 +56,21 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_mask_png(path: Path, mask: np.ndarray) -> str:
-    """Write an (H, W) uint8 mask as PNG atomically and return the file's SHA-256."""
+    """Write an (H, W) uint8 mask as PNG atomically and return the file's SHA-256.
+
+    Raises:
+        LabelWriteError: the folder cannot be created or written; the message names it.
+    """
     data = encode_png(mask)
-    write_atomic(path, data)
+    try:
+        write_atomic(path, data)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise LabelWriteError(
+            error.errno,
+            f"Cannot write the mask file {path.name} in folder {path.parent}: {reason}. "
+            "Make the workspace's labels folder writable and free some disk space, then save again.",
+        ) from error
     return sha256_bytes(data)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.labels.files import UNLABELED, read_mask_png, write_mask_png
 from core.store.models import Label, LabelClass, Tile
+from core.store.retry import retry_on_locked
 from core.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -126,3 +127,41 @@ def latest_labels_for_project(session: Session, project_id: int) -> dict[int, La
         select(Label).join(newest, (Label.tile_id == newest.c.tile_id) & (Label.version == newest.c.version))
     )
     return {label.tile_id: label for label in rows if label.labeled_pixels > 0}
+
+
+def save_label_with_retry(
+    workspace: Workspace,
+    tile_id: int,
+    mask: np.ndarray,
+    changed: np.ndarray | None = None,
+    source: str = "canvas",
+) -> Label | None:
+    """Save a new label version in its own transaction, retried while the database is locked.
+
+    Args:
+        workspace: the workspace holding the database and label files.
+        tile_id: the tile to label.
+        mask: (H, W) uint8 class indices, 255 = unlabeled.
+        changed: optional (H, W) bool; where False, the newest stored mask wins,
+            so edits another tab saved meanwhile are kept.
+        source: where the mask came from, stored with the row.
+
+    Returns:
+        The new label, or None when the result equals the newest stored mask.
+
+    Raises:
+        LookupError: no tile has ``tile_id``.
+        DatabaseBusyError: the database stayed locked through every retry.
+    """
+
+    def write(session: Session) -> Label | None:
+        tile = session.get(Tile, tile_id)
+        if tile is None:
+            raise LookupError(f"Tile {tile_id} not found; reload the page to list the project's tiles.")
+        newest = load_mask_or_empty(session, tile)
+        merged = mask if changed is None else np.where(changed, mask, newest).astype(np.uint8)
+        if np.array_equal(merged, newest):
+            return None
+        return save_label(session, workspace, tile, merged, source=source)
+
+    return retry_on_locked(workspace.database_url, write, what=f"label save for tile {tile_id}")

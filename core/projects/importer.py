@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.projects.band_groups import StackReport, find_band_groups, stack_band_groups
 from core.projects.classes import add_class
 from core.raster.read import Raster, read_tile
 from core.raster.scan import ImportReport, scan_folder
 from core.raster.stats import compute_band_stats, detect_value_scale
 from core.store.models import Project, Tile
+from core.store.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class ImportResult:
     report: ImportReport
     tile_count: int
     skipped: list[tuple[str, str]]
+    notes: list[str] = field(default_factory=list)
 
 
 def default_band_names(band_count: int) -> list[str]:
@@ -92,11 +96,14 @@ def create_project(
     name: str,
     band_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
+    workspace: Workspace | None = None,
 ) -> ImportResult:
     """Scan ``folder`` and create a project from every tile that fits.
 
     Files with another band count or dtype, or that cannot be read, are left
-    out and listed in the result with their reason; the rest import.
+    out and listed in the result with their reason; the rest import. Per-band
+    captures (``IMG_0001_1.tif`` ... ``_5.tif``) are aligned and stacked once
+    into ``workspace``, and the stacks become the tiles.
 
     Raises:
         ProjectImportError: the folder is missing, has no readable tile, the
@@ -106,6 +113,7 @@ def create_project(
     if session.scalar(select(Project).where(Project.name == name)) is not None:
         raise ProjectImportError(f"A project named {name!r} already exists; choose another name.")
     expected = len(band_names) if band_names else None
+    image_folder, stack = _stack_captures(image_folder, name, workspace)
     try:
         report = scan_folder(image_folder, expected_bands=expected)
     except (FileNotFoundError, NotADirectoryError, ValueError) as error:
@@ -124,14 +132,14 @@ def create_project(
     session.add(project)
     session.flush()
 
-    skipped = [(e.path.name, e.reason or "") for e in report.excluded]
+    skipped = [(e.path.name, e.reason or "") for e in report.excluded] + stack.problems
     tiles: list[Tile] = []
 
     def read_included() -> Iterator[Raster]:
         for entry in report.included:
             try:
                 raster = read_tile(entry.path)
-            except (OSError, ValueError) as error:
+            except (OSError, ValueError, MemoryError) as error:
                 skipped.append((entry.path.name, str(error)))
                 logger.warning("Skipping %s: %s", entry.path, error)
                 continue
@@ -164,4 +172,23 @@ def create_project(
         add_class(session, project.id, class_name)
     session.flush()
     logger.info("Created project %r with %d tiles (%d skipped)", name, len(tiles), len(skipped))
-    return ImportResult(project_id=project.id, report=report, tile_count=len(tiles), skipped=skipped)
+    return ImportResult(project.id, report, len(tiles), skipped, notes=stack.notes)
+
+
+def _stack_captures(folder: Path, name: str, workspace: Workspace | None) -> tuple[Path, StackReport]:
+    """Stack per-band captures found in ``folder`` and return the folder to scan instead."""
+    groups = find_band_groups(folder)
+    if not groups:
+        return folder, StackReport()
+    if workspace is None:
+        raise ProjectImportError(
+            f"{folder} holds per-band captures ({', '.join(list(groups)[:3])}...); importing them "
+            "needs a workspace to store the aligned stacks. Import from the app or `python -m core import`."
+        )
+    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "project"
+    target = workspace.root / "stacked" / safe_name
+    stack = stack_band_groups(groups, target)
+    if not stack.stacked:
+        reasons = "; ".join(f"{capture}: {reason}" for capture, reason in stack.problems[:3])
+        raise ProjectImportError(f"No per-band capture in {folder} could be aligned ({reasons}).")
+    return target, stack

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+
+import numpy as np
 
 from core.raster.errors import TileReadError
 from core.raster.header import IMAGE_SUFFIXES, TileHeader, read_header
@@ -15,6 +18,13 @@ from core.raster.header import IMAGE_SUFFIXES, TileHeader, read_header
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+# Largest decoded tile accepted at import, in bytes (bands x height x width x item size).
+# Import reads each tile whole, so a larger file is split into tiles first.
+# NOTE: chosen for a workstation with 8+ GiB of memory, not measured.
+MAX_TILE_BYTES = 2 * 1024**3
+# Largest side accepted at import, in pixels, whatever the dtype.
+MAX_TILE_SIDE = 65_536
 
 
 @dataclass
@@ -85,7 +95,8 @@ def scan_folder(folder: Path, expected_bands: int | None = None) -> ImportReport
             f"{folder} is a file, not a folder. Choose the folder that contains the tiles."
         )
     files = sorted(
-        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+        # Broken symbolic links are listed too, so the report names them.
+        (p for p in folder.iterdir() if (p.is_file() or p.is_symlink()) and p.suffix.lower() in IMAGE_SUFFIXES),
         key=lambda p: p.name,
     )
     if not files:
@@ -97,11 +108,19 @@ def scan_folder(folder: Path, expected_bands: int | None = None) -> ImportReport
     headers: dict[Path, TileHeader] = {}
     errors: dict[Path, str] = {}
     for path in files:
-        try:
-            headers[path] = read_header(path)
-        except (TileReadError, OSError) as error:
-            logger.warning("Skipping unreadable tile %s: %s", path, error)
-            errors[path] = str(error)
+        problem = file_access_problem(folder, path)
+        if problem is None:
+            try:
+                header = read_header(path)
+            except (TileReadError, OSError) as error:
+                problem = str(error)
+            else:
+                problem = size_problem(header)
+                if problem is None:
+                    headers[path] = header
+        if problem is not None:
+            logger.warning("Skipping tile %s: %s", path, problem)
+            errors[path] = problem
 
     band_count = expected_bands or _most_common(h.bands for h in headers.values())
     dtype = _most_common(h.dtype for h in headers.values() if h.bands == band_count)
@@ -121,6 +140,47 @@ def scan_folder(folder: Path, expected_bands: int | None = None) -> ImportReport
         dtype,
     )
     return report
+
+
+def file_access_problem(folder: Path, path: Path) -> str | None:
+    """Return why ``path`` may not be imported from ``folder`` before opening it, or None.
+
+    A symbolic link is left out when its target lies outside ``folder``, so a
+    project only reads files inside the folder the user chose.
+    """
+    if path.is_symlink():
+        target = path.resolve()
+        root = folder.resolve()
+        if not target.is_relative_to(root):
+            return (
+                f"{path.name} is a symbolic link to {target}, outside the chosen folder {root}; "
+                "copy the file into the folder to import it."
+            )
+    if not os.access(path, os.R_OK):
+        return f"{path.name} cannot be read (permission denied); make it readable (chmod +r) and import again."
+    return None
+
+
+def size_problem(header: TileHeader) -> str | None:
+    """Return why a tile is too large to import, judged from its header alone, or None."""
+    name = header.path.name
+    if header.height > MAX_TILE_SIDE or header.width > MAX_TILE_SIDE:
+        return (
+            f"{name}: the header declares {header.width} x {header.height} pixels, more than "
+            f"{MAX_TILE_SIDE} on a side; split it into tiles (python -m core predict reads large rasters by window)."
+        )
+    try:
+        item_size = np.dtype(header.dtype).itemsize
+    except TypeError:
+        return f"{name}: unsupported pixel type {header.dtype!r}; convert it to an integer or float type."
+    size = header.bands * header.height * header.width * item_size
+    if size > MAX_TILE_BYTES:
+        return (
+            f"{name}: the header declares {header.bands} bands of {header.width} x {header.height} "
+            f"{header.dtype} pixels ({size / 1024**3:.1f} GiB decoded), more than the "
+            f"{MAX_TILE_BYTES / 1024**3:.0f} GiB import limit; split it into smaller tiles."
+        )
+    return None
 
 
 def _most_common(values: Iterable[_T]) -> _T | None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -109,6 +110,19 @@ class Label(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
+class LabelCheck(Base):
+    """A problem the integrity check found with one label version's file."""
+
+    __tablename__ = "label_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"), index=True)
+    # "missing", "unreadable" or "hash_mismatch".
+    problem: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
 class Backbone(Base):
     """A frozen feature extractor checkpoint usable for head training."""
 
@@ -164,6 +178,7 @@ class RunMetric(Base):
     """One scalar a run logged at one step (loss, IoU, embedding std...)."""
 
     __tablename__ = "run_metrics"
+    __table_args__ = (Index("ix_run_metrics_run_id_name", "run_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
