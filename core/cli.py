@@ -32,7 +32,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     workspace = _workspace(args)
     with session_scope(workspace.database_url) as session:
         result = create_project(
-            session, Path(args.folder), args.name or Path(args.folder).name, _split(args.bands), _split(args.classes), workspace
+            session,
+            Path(args.folder),
+            args.name or Path(args.folder).stem,
+            _split(args.bands),
+            _split(args.classes),
+            workspace,
+            tile_size=args.tile_size,
+            overlap=args.overlap,
         )
     logger.info("Project %d: %d tiles imported", result.project_id, result.tile_count)
     for name, reason in result.skipped:
@@ -103,8 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("import", help="create a project from a folder of tiles")
-    p.add_argument("folder", help="folder with TIFF/GeoTIFF/PNG tiles (or an images/ subfolder)")
+    p = sub.add_parser("import", help="create a project from a folder of tiles, or from one orthomosaic cut into tiles")
+    p.add_argument("folder", help="folder with TIFF/GeoTIFF/PNG tiles (or an images/ subfolder), or one large raster file")
+    p.add_argument("--tile-size", type=int, default=512, help="tile side in pixels when cutting a single raster (default: 512)")
+    p.add_argument("--overlap", type=int, default=0, help="pixels shared by neighbouring tiles when cutting (default: 0)")
     p.add_argument("--name", help="project name (default: the folder name)")
     p.add_argument("--bands", help="comma-separated band names in file order, e.g. blue,green,red,red_edge,nir")
     p.add_argument("--classes", help="comma-separated class names (default: classes.json beside the tiles)")

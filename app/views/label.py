@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.state import TILE_KEY, db, get_workspace, require_project, select_tile
 from app.widgets.class_panel import active_class_picker, class_editor
-from app.widgets.composite_picker import composite_picker, index_colorbar
+from app.widgets.composite_picker import composite_picker, index_colorbar, stretch_settings
 from app.widgets.label_canvas import TOOLS, label_canvas, reset_canvas
 from core.labels.files import MaskFileError
 from core.labels.versions import label_history, restore_label
@@ -45,10 +45,23 @@ with st.sidebar:
         select_tile(chosen)
         st.rerun()
     spec = composite_picker(project.band_names, key="label")
+    gamma, per_tile = stretch_settings("label")
     st.header("Paint")
     active = active_class_picker(classes)
     tool = st.segmented_control("Tool", TOOLS, default="Brush", key="label_tool") or "Brush"
     brush = st.slider("Brush size (screen pixels)", 1, 60, 12, key="label_brush")
+    segment_size = 16
+    tolerance = 30
+    if tool == "Superpixel":
+        segment_size = st.slider(
+            "Segment size (tile pixels)", 4, 128, 16, key="label_segment_size",
+            help="Approximate side of a superpixel; a stroke fills every segment it touches with the class.",
+        )
+    if tool == "Flood fill":
+        tolerance = st.slider(
+            "Colour tolerance (0-255)", 0, 255, 30, key="label_flood_tolerance",
+            help="A click fills the connected pixels whose composite colour differs from the clicked pixel by at most this much per channel.",
+        )
     opacity = st.slider("Label opacity", 0.0, 1.0, 0.5, key="label_opacity")
     with st.expander("Classes", expanded=not classes):
         class_editor(project_id)
@@ -64,15 +77,19 @@ display_width = st.slider(
 )
 
 try:
-    rgba = composite_image(project, tile, spec)
+    rgba = composite_image(project, tile, spec, gamma=gamma, per_tile=per_tile)
     index_colorbar(spec)
-    label_canvas(project, tile, active, tool, brush, display_width, (spec.name + str(spec.bands), rgba), opacity)
+    label_canvas(
+        project, tile, active, tool, brush, display_width, (f"{spec.name}{spec.bands}{gamma}{per_tile}", rgba), opacity,
+        segment_size=segment_size, tolerance=tolerance,
+    )
 except (TileMissingError, TileReadError, MaskFileError) as error:
     st.error(str(error))
     st.stop()
 st.caption(
     "Strokes are saved as a new label version when you release the mouse; polygons when you close them "
-    "(click the first point). The eraser sets pixels back to unlabeled."
+    "(click the first point). The eraser sets pixels back to unlabeled. Superpixel strokes fill whole segments "
+    "of the composite; a Flood fill click fills the similar-coloured region around it."
 )
 
 with st.expander("Label history"):

@@ -16,7 +16,7 @@ from core.projects.tiles import TileMissingError
 from core.raster.errors import TileReadError
 from core.review.ranking import rank_tiles
 
-ORDERS = ("Label next (uncertain and unlike labeled tiles)", "Least confident first", "By name")
+ORDERS = ("Least confident first", "Label next (uncertain and unlike labeled tiles)", "By name")
 
 project_id = require_project()
 with db() as session:
@@ -53,11 +53,11 @@ with st.sidebar:
     order = st.radio("Tile order", ORDERS, key="review_order")
     label_next: dict[int, float] = {}
     if order == ORDERS[0]:
+        tiles.sort(key=lambda t: predictions[t.id].mean_confidence)
+    elif order == ORDERS[1]:
         with db() as session:
             label_next = {s.tile_id: s.score for s in rank_tiles(session, get_workspace(), run_id)}
         tiles.sort(key=lambda t: (-label_next.get(t.id, 0.0), t.name))
-    elif order == ORDERS[1]:
-        tiles.sort(key=lambda t: predictions[t.id].mean_confidence)
     ids = [t.id for t in tiles]
     names = {t.id: t.name for t in tiles}
     current = st.session_state.get(TILE_KEY)
@@ -88,11 +88,13 @@ except (TileMissingError, TileReadError, FileNotFoundError) as error:
     st.error(str(error))
     st.stop()
 
-left, middle, right = st.columns(3)
-left.image(overlay_image(rgba, class_map, project, opacity, visible), caption=f"Prediction over {spec.name}", width="stretch")
-middle.image(confidence_image(confidence), caption="Confidence (dark = low, bright = high)", width="stretch")
-with right:
-    error_panel(rgba, tile, class_map, classes)
+show_errors = st.toggle("Error map on labeled pixels", value=False, key="review_error_toggle")
+columns = st.columns(3 if show_errors else 2)
+columns[0].image(overlay_image(rgba, class_map, project, opacity, visible), caption=f"Prediction over {spec.name}", width="stretch")
+columns[1].image(confidence_image(confidence), caption="Confidence (dark = low, bright = high)", width="stretch")
+if show_errors:
+    with columns[2]:
+        error_panel(rgba, tile, class_map, classes)
 legend = " · ".join(f"{c.name} {c.color}" for c in classes)
 st.caption(f"Classes: {legend}. Mean confidence on this tile: {prediction.mean_confidence:.2f}.")
 

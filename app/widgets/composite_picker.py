@@ -24,6 +24,16 @@ def composite_picker(band_names: list[str], key: str) -> CompositeSpec:
     return custom_composite(picked)  # type: ignore[arg-type]
 
 
+def stretch_settings(key: str) -> tuple[float, bool]:
+    """Render the gamma slider and stretch scope; return (gamma, per_tile)."""
+    gamma = st.slider("Gamma", 0.3, 3.0, 1.0, step=0.1, key=f"{key}_gamma", help="Above 1 brightens dark areas")
+    scope = st.radio(
+        "Stretch", ["Project", "This tile"], horizontal=True, key=f"{key}_stretch",
+        help="Project: 2-98 % percentiles over all tiles, so neighbours look alike. This tile: its own percentiles.",
+    )
+    return gamma, scope == "This tile"
+
+
 def index_colorbar(spec: CompositeSpec) -> None:
     """Draw a horizontal colour bar for an index composite (NDVI and the like)."""
     if spec.kind != "index":

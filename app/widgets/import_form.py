@@ -15,7 +15,10 @@ from core.projects.importer import (
     resolve_image_folder,
 )
 from core.raster.bands import load_sensor_presets
+from core.raster.errors import TileReadError
+from core.raster.header import read_header
 from core.raster.scan import ImportReport, scan_folder
+from core.raster.window import estimate_bytes
 
 GUESS = "Guess from band count"
 CUSTOM = "Type band names"
@@ -65,8 +68,15 @@ def choose_band_names(band_count: int) -> list[str] | None:
 
 def import_form() -> None:
     """Render the create-project form."""
-    folder_text = st.text_input("Folder of tiles (TIFF, GeoTIFF, PNG, JPEG)", key="import_folder", placeholder="/data/field_2026/tiles")
+    folder_text = st.text_input(
+        "Folder of tiles (TIFF, GeoTIFF, PNG, JPEG), or one orthomosaic file to cut into tiles",
+        key="import_folder",
+        placeholder="/data/field_2026/tiles",
+    )
     if not folder_text:
+        return
+    if Path(folder_text).is_file():
+        orthomosaic_form(Path(folder_text))
         return
     try:
         folder = resolve_image_folder(Path(folder_text))
@@ -95,13 +105,34 @@ def import_form() -> None:
     create_button(folder_text, names)
 
 
-def create_button(folder_text: str, names: list[str] | None) -> None:
+def orthomosaic_form(path: Path) -> None:
+    """Show a large raster's header and cut it into tiles of a chosen size."""
+    try:
+        header = read_header(path)
+    except (TileReadError, OSError) as error:
+        st.error(str(error))
+        return
+    st.write(
+        f"{path.name}: {header.width} x {header.height} px, {header.bands} bands, {header.dtype}, "
+        f"about {estimate_bytes(header) / 2**30:.2f} GiB in memory, "
+        f"{'georeferenced' if header.georef else 'no georeference'}."
+    )
+    cols = st.columns(2)
+    tile_size = cols[0].number_input("Tile size (px)", 64, 4096, 512, step=64, key="import_tile_size")
+    overlap = cols[1].number_input("Overlap (px)", 0, 1024, 0, step=16, key="import_overlap")
+    names = choose_band_names(header.bands)
+    create_button(str(path), names, int(tile_size), int(overlap))
+
+
+def create_button(folder_text: str, names: list[str] | None, tile_size: int = 512, overlap: int = 0) -> None:
     """Render the project name field and the Create button; create the project on click."""
-    project_name = st.text_input("Project name", value=Path(folder_text).name, key="import_name")
+    project_name = st.text_input("Project name", value=Path(folder_text).stem, key="import_name")
     if st.button("Create project", type="primary", disabled=names is None, key="import_create"):
         try:
             with st.spinner("Reading tiles and computing band statistics..."), db() as session:
-                result = create_project(session, Path(folder_text), project_name, names, workspace=get_workspace())
+                result = create_project(
+                    session, Path(folder_text), project_name, names, get_workspace(), tile_size=tile_size, overlap=overlap
+                )
         except ProjectImportError as error:
             st.error(str(error))
             return

@@ -5,6 +5,10 @@ canvas (a stroke, a polygon, the canvas's own undo) saves a new label version,
 so a stroke is stored as soon as the mouse is released. A save writes only the
 pixels that this canvas changed since its previous save over the newest stored
 mask, so edits saved meanwhile from another tab are kept.
+
+The Superpixel tool grows each stroke to the SLIC segments of the composite it
+touches, and the Flood fill tool grows each clicked point to the connected
+region of similar colour, before the same save runs.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from core.labels.files import UNLABELED
 from core.labels.versions import load_mask_or_empty, save_label
 from core.projects.classes import ERASER_COLOR
 from core.projects.render import overlay_image
+from core.review.superpixels import fill_touched_segments, flood_fill_points, superpixel_segments
 from core.store.models import LabelClass, Project, Tile
 
 logger = logging.getLogger(__name__)
 
-Tool = Literal["Brush", "Eraser", "Polygon"]
-TOOLS: tuple[str, ...] = ("Brush", "Eraser", "Polygon")
+Tool = Literal["Brush", "Eraser", "Polygon", "Superpixel", "Flood fill"]
+TOOLS: tuple[str, ...] = ("Brush", "Eraser", "Polygon", "Superpixel", "Flood fill")
+DRAWING_MODES = {"Polygon": "polygon", "Flood fill": "point"}
 
 
 def canvas_nonce() -> int:
@@ -58,6 +64,25 @@ def base_mask(tile: Tile, key: str) -> np.ndarray:
     return st.session_state[state_key]
 
 
+def segments_for(key: str, rgba: np.ndarray, segment_size: int) -> np.ndarray:
+    """Return the composite's superpixels, computed once per canvas key (the key contains the size)."""
+    state_key = f"{key}_segments"
+    if state_key not in st.session_state:
+        st.session_state[state_key] = superpixel_segments(rgba, segment_size)
+    return st.session_state[state_key]
+
+
+def grow_strokes(tool: Tool, painted: np.ndarray, key: str, rgba: np.ndarray, segment_size: int, tolerance: int) -> np.ndarray:
+    """Apply the Superpixel or Flood fill tool to the canvas output; other tools keep it as it is."""
+    match tool:
+        case "Superpixel":
+            return fill_touched_segments(painted, segments_for(key, rgba, segment_size))
+        case "Flood fill":
+            return flood_fill_points(painted, rgba, tolerance)
+        case _:
+            return painted
+
+
 def png_bytes(rgb: np.ndarray) -> bytes:
     """Encode an RGB array as PNG for the canvas background."""
     buffer = io.BytesIO()
@@ -65,13 +90,16 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def save_if_changed(tile: Tile, key: str, painted: np.ndarray) -> None:
+def save_if_changed(tile: Tile, key: str, painted: np.ndarray) -> int | None:
     """Save the canvas's edit as a new label version unless it changed no pixel since the last save.
 
     Args:
         tile: The tile being labeled.
         key: The canvas key. Session state under a name derived from it contains the strokes last saved.
         painted: (H, W) uint8 output of `canvas_to_mask` for every stroke on the canvas.
+
+    Returns:
+        The saved label version, or None when nothing was saved.
     """
     saved_key = f"{key}_painted"
     previous = st.session_state.get(saved_key)
@@ -79,7 +107,7 @@ def save_if_changed(tile: Tile, key: str, painted: np.ndarray) -> None:
         previous = np.full_like(painted, NOT_PAINTED)
     changed = painted != previous
     if not changed.any():
-        return
+        return None
 
     # Pixels this canvas changed take the canvas's value: base + strokes, so an
     # undone stroke shows the base again. Every other pixel keeps the newest
@@ -94,6 +122,7 @@ def save_if_changed(tile: Tile, key: str, painted: np.ndarray) -> None:
     st.session_state[saved_key] = painted
     if version is not None:
         st.toast(f"Saved label version {version} of {tile.name}.")
+    return version
 
 
 def label_canvas(
@@ -105,6 +134,8 @@ def label_canvas(
     display_width: int,
     composite: tuple[str, np.ndarray],
     opacity: float,
+    segment_size: int = 16,
+    tolerance: int = 30,
 ) -> None:
     """Render the canvas over the composite and the saved mask, and store whatever is painted.
 
@@ -112,20 +143,28 @@ def label_canvas(
         project: The tile's project (classes and colours).
         tile: The tile being labeled.
         active: Class painted by the brush and polygon tools.
-        tool: Brush, Eraser or Polygon.
+        tool: Brush, Eraser, Polygon, Superpixel or Flood fill.
         brush: Stroke width in screen pixels.
         display_width: Canvas width in screen pixels; the height follows the tile's aspect.
         composite: Composite name and its (H, W, 4) RGBA image.
         opacity: Opacity of the saved mask over the composite.
+        segment_size: Approximate superpixel side in tile pixels (Superpixel tool).
+        tolerance: Maximum RGB difference 0-255 to the clicked pixel (Flood fill tool).
     """
     from streamlit_drawable_canvas import (
         st_canvas,  # imports only inside a running Streamlit script
     )
 
     # A new background gets a new canvas, so the base mask is always the one under the strokes.
+    # A new tool or tool setting does too, so strokes of one tool are never regrown by another.
     composite_name, rgba = composite
     palette = "".join(c.color for c in project.classes)
     key = f"label_canvas_{tile.id}_{canvas_nonce()}_{composite_name}_{opacity:.2f}_{display_width}_{palette}"
+    match tool:
+        case "Superpixel":
+            key += f"_superpixel{segment_size}"
+        case "Flood fill":
+            key += f"_flood{tolerance}"
     base = base_mask(tile, key)
     background = overlay_image(rgba, base, project, opacity)
     height = round(display_width * tile.height / tile.width)
@@ -137,7 +176,8 @@ def label_canvas(
         background_image=png_bytes(background),
         height=height,
         width=display_width,
-        drawing_mode="polygon" if tool == "Polygon" else "freedraw",
+        drawing_mode=DRAWING_MODES.get(tool, "freedraw"),
+        point_display_radius=3,
         return_image_data=True,
         key=key,
         disabled=active is None and tool != "Eraser",
@@ -147,4 +187,8 @@ def label_canvas(
         return
     # An empty canvas after the canvas's own undo restores the base mask.
     painted = canvas_to_mask(np.ascontiguousarray(image), colour_table(list(project.classes)), (tile.height, tile.width))
-    save_if_changed(tile, key, painted)
+    version = save_if_changed(tile, key, grow_strokes(tool, painted, key, rgba, segment_size, tolerance))
+    if version is not None and tool in ("Superpixel", "Flood fill"):
+        # The canvas shows only the stroke or dot, so remount it over the saved mask to show the filled region.
+        reset_canvas()
+        st.rerun()

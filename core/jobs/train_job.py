@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from core.store.models import Backbone, Prediction, Project, Run, Tile
 from core.training.data import TileSample, build_sample
 from core.training.features import FeatureCache, extract_features, feature_cache_key
 from core.training.metrics import single_class_warning
+from core.training.preview import preview_predictions
 from core.training.trainer import HeadConfig, train_head
 
 logger = logging.getLogger(__name__)
@@ -87,14 +89,16 @@ def _save_head(ctx: JobContext, project: Project, head: torch.nn.Module, config:
     return path
 
 
-def _predict_all(ctx: JobContext, project: Project, head: torch.nn.Module, samples: list[TileSample], num_classes: int) -> dict[str, Any]:
+def _write_predictions(
+    ctx: JobContext, project: Project, predictions: Iterator[tuple[int, np.ndarray, np.ndarray]], count: int, num_classes: int, stage: str, start: float
+) -> dict[str, Any]:
+    """Write class and confidence PNGs plus rows for every tile, replacing the run's earlier ones."""
     folder = ctx.workspace.predictions_dir / str(project.id) / f"run_{ctx.run_id}"
     totals = np.zeros(num_classes, dtype=np.int64)
     rows = []
-    for position, sample in enumerate(samples):
-        class_map, confidence = predict_sample(head, sample)  # type: ignore[arg-type]
-        class_path = folder / f"tile_{sample.tile_id}_classes.png"
-        confidence_path = folder / f"tile_{sample.tile_id}_confidence.png"
+    for position, (tile_id, class_map, confidence) in enumerate(predictions):
+        class_path = folder / f"tile_{tile_id}_{stage}_classes.png"
+        confidence_path = folder / f"tile_{tile_id}_{stage}_confidence.png"
         write_atomic(class_path, encode_png(class_map))
         write_atomic(confidence_path, encode_png(np.round(confidence * 65535).astype(np.uint16)))
         valid = class_map != 255
@@ -103,19 +107,38 @@ def _predict_all(ctx: JobContext, project: Project, head: torch.nn.Module, sampl
         rows.append(
             Prediction(
                 run_id=ctx.run_id,
-                tile_id=sample.tile_id,
+                tile_id=tile_id,
                 class_path=str(class_path),
                 confidence_path=str(confidence_path),
                 mean_confidence=float(confidence[valid].mean()) if valid.any() else 0.0,
                 class_counts={str(i): int(c) for i, c in enumerate(counts) if c},
             )
         )
-        ctx.update(stage="predicting", progress=TRAINING_END + (1 - TRAINING_END) * (position + 1) / len(samples))
+        ctx.update(stage=stage, progress=start + (1 - start) * (position + 1) / count if stage == "predicting" else start)
     with session_scope(ctx.workspace.database_url) as session:
         session.execute(delete(Prediction).where(Prediction.run_id == ctx.run_id))
         session.add_all(rows)
     warning = single_class_warning(totals)
     return {"predicted_class_pixels": totals.tolist(), "warning": warning}
+
+
+def _predict_all(ctx: JobContext, project: Project, head: torch.nn.Module, samples: list[TileSample], num_classes: int) -> dict[str, Any]:
+    def predictions() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        for sample in samples:
+            class_map, confidence = predict_sample(head, sample)  # type: ignore[arg-type]
+            yield sample.tile_id, class_map, confidence
+
+    return _write_predictions(ctx, project, predictions(), len(samples), num_classes, "predicting", TRAINING_END)
+
+
+def _write_preview(ctx: JobContext, project: Project, labeled: list[TileSample], samples: list[TileSample], num_classes: int) -> float:
+    """Fit the instant preview model and store its predictions until the head's replace them."""
+    start = time.perf_counter()
+    previews = preview_predictions(labeled, samples, num_classes)
+    items = ((tile_id, class_map, confidence) for tile_id, (class_map, confidence) in previews.items())
+    _write_predictions(ctx, project, items, len(previews), num_classes, "preview", FEATURES_END)
+    ctx.update(force=True, stage="preview ready", progress=FEATURES_END)
+    return time.perf_counter() - start
 
 
 def run_train_job(ctx: JobContext) -> dict[str, Any]:
@@ -133,6 +156,8 @@ def run_train_job(ctx: JobContext) -> dict[str, Any]:
 
     labeled, unlabeled, cache_info = _build_samples(ctx, project, backbone, tiles, labels)
     timings["features_s"] = time.perf_counter() - start
+    if config.preview:
+        timings["preview_s"] = _write_preview(ctx, project, labeled, labeled + unlabeled, num_classes)
 
     def on_progress(step: int, total: int, metrics: dict[str, float]) -> bool:
         if "val_loss" in metrics or step % config.eval_every == 0:

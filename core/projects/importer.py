@@ -18,6 +18,7 @@ from core.projects.classes import add_class
 from core.raster.read import Raster, read_tile
 from core.raster.scan import ImportReport, scan_folder
 from core.raster.stats import compute_band_stats, detect_value_scale
+from core.raster.tiling import cut_into_tiles
 from core.store.models import Project, Tile
 from core.store.workspace import Workspace
 
@@ -97,21 +98,28 @@ def create_project(
     band_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
     workspace: Workspace | None = None,
+    tile_size: int = 512,
+    overlap: int = 0,
 ) -> ImportResult:
     """Scan ``folder`` and create a project from every tile that fits.
 
     Files with another band count or dtype, or that cannot be read, are left
     out and listed in the result with their reason; the rest import. Per-band
     captures (``IMG_0001_1.tif`` ... ``_5.tif``) are aligned and stacked once
-    into ``workspace``, and the stacks become the tiles.
+    into ``workspace``, and the stacks become the tiles. A single raster file
+    (an orthomosaic) is cut into ``tile_size`` tiles with ``overlap`` pixels
+    shared between neighbours, each keeping its georeference.
 
     Raises:
         ProjectImportError: the folder is missing, has no readable tile, the
             band names do not match, or the project name is taken.
     """
-    image_folder = resolve_image_folder(folder)
     if session.scalar(select(Project).where(Project.name == name)) is not None:
         raise ProjectImportError(f"A project named {name!r} already exists; choose another name.")
+    if Path(folder).is_file():
+        image_folder = _cut_orthomosaic(Path(folder), name, workspace, tile_size, overlap)
+    else:
+        image_folder = resolve_image_folder(folder)
     expected = len(band_names) if band_names else None
     image_folder, stack = _stack_captures(image_folder, name, workspace)
     try:
@@ -175,18 +183,30 @@ def create_project(
     return ImportResult(project.id, report, len(tiles), skipped, notes=stack.notes)
 
 
+def _workspace_folder(workspace: Workspace | None, kind: str, name: str, what: str) -> Path:
+    if workspace is None:
+        raise ProjectImportError(f"Importing {what} needs a workspace to store the result; use the app or `python -m core import`.")
+    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "project"
+    return workspace.root / kind / safe_name
+
+
+def _cut_orthomosaic(path: Path, name: str, workspace: Workspace | None, tile_size: int, overlap: int) -> Path:
+    """Cut one large raster into georeferenced tiles inside the workspace and return their folder."""
+    target = _workspace_folder(workspace, "tiled", name, f"the single raster {path.name}")
+    try:
+        tiles = cut_into_tiles(path, target, tile_size, overlap)
+    except (ValueError, OSError) as error:
+        raise ProjectImportError(f"Cutting {path} into tiles failed: {error}") from error
+    logger.info("Cut %s into %d tiles of %d px (overlap %d)", path, len(tiles), tile_size, overlap)
+    return target
+
+
 def _stack_captures(folder: Path, name: str, workspace: Workspace | None) -> tuple[Path, StackReport]:
     """Stack per-band captures found in ``folder`` and return the folder to scan instead."""
     groups = find_band_groups(folder)
     if not groups:
         return folder, StackReport()
-    if workspace is None:
-        raise ProjectImportError(
-            f"{folder} holds per-band captures ({', '.join(list(groups)[:3])}...); importing them "
-            "needs a workspace to store the aligned stacks. Import from the app or `python -m core import`."
-        )
-    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "project"
-    target = workspace.root / "stacked" / safe_name
+    target = _workspace_folder(workspace, "stacked", name, f"per-band captures ({', '.join(list(groups)[:3])})")
     stack = stack_band_groups(groups, target)
     if not stack.stacked:
         reasons = "; ".join(f"{capture}: {reason}" for capture, reason in stack.problems[:3])

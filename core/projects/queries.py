@@ -73,11 +73,13 @@ def predictions_of_run(session: Session, run_id: int) -> dict[int, Prediction]:
 
 
 def runs_with_predictions(session: Session, project_id: int) -> list[Run]:
-    """Return the project's succeeded training runs, newest first."""
+    """Return the project's succeeded training runs, and running ones with preview predictions, newest first."""
+    has_predictions = select(Prediction.run_id).where(Prediction.run_id == Run.id).exists()
     return list(
         session.scalars(
             select(Run)
-            .where(Run.project_id == project_id, Run.kind == "train", Run.status == "succeeded")
+            .where(Run.project_id == project_id, Run.kind == "train")
+            .where((Run.status == "succeeded") | ((Run.status == "running") & has_predictions))
             .order_by(Run.id.desc())
         )
     )

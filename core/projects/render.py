@@ -12,6 +12,7 @@ from core.display.composite import CompositeSpec, list_composites, render_compos
 from core.display.overlay import blend_classes, hex_to_rgb, thumbnail
 from core.labels.files import encode_png, write_atomic
 from core.projects.tiles import load_raster, project_stats
+from core.raster.stats import compute_band_stats
 from core.store.models import Project, Tile
 from core.store.workspace import Workspace
 
@@ -29,10 +30,17 @@ def default_composite(project: Project) -> CompositeSpec:
     return next(iter(composites.values()))
 
 
-def composite_image(project: Project, tile: Tile, spec: CompositeSpec, gamma: float = 1.0) -> np.ndarray:
-    """Render a tile as an (H, W, 4) uint8 RGBA composite using the project's band statistics."""
+def composite_image(
+    project: Project, tile: Tile, spec: CompositeSpec, gamma: float = 1.0, per_tile: bool = False
+) -> np.ndarray:
+    """Render a tile as an (H, W, 4) uint8 RGBA composite.
+
+    The stretch uses the project's band statistics, so neighbouring tiles look
+    alike, or with ``per_tile`` the tile's own percentiles.
+    """
     raster = load_raster(tile)
-    return render_composite(raster, project.band_names, project_stats(project), spec, gamma=gamma)
+    stats = compute_band_stats([raster], project.band_names) if per_tile else project_stats(project)
+    return render_composite(raster, project.band_names, stats, spec, gamma=gamma)
 
 
 def palette_rgb(project: Project) -> dict[int, tuple[int, int, int]]:

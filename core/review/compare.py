@@ -22,10 +22,11 @@ def error_map(label: np.ndarray, prediction: np.ndarray, class_index: int | None
 
     Without ``class_index``, WRONG is a labeled pixel predicted as another class
     and MISSED a labeled pixel the prediction left invalid (255). With
-    ``class_index``, the map is about that class: WRONG is a false positive
-    (predicted as the class, labeled as another), MISSED a false negative
-    (labeled as the class, predicted as another or invalid) and RIGHT any
-    other labeled pixel where label and prediction agree.
+    ``class_index``, the map is about that class only. WRONG is a false
+    positive (predicted as the class, labeled as another) and MISSED a false
+    negative (labeled as the class, predicted as another or invalid). Every
+    other labeled pixel is RIGHT, because a mix-up between two other classes
+    is no error of this class.
 
     Args:
         label: (H, W) uint8 mask, 255 = unlabeled.

@@ -60,6 +60,8 @@ class HeadConfig:
     feature_noise: float = 0.1
     eval_every: int = 25
     seed: int = 0
+    # Fit a random forest on cached features first, so predictions appear within seconds.
+    preview: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; ``condition`` may fail the test itself on a dead end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -44,19 +45,25 @@ def queue_train_runs(project, steps: list[int]) -> list[int]:
         return [run.id for run in runs]
 
 
+def finished_ok(workspace: Workspace, run_id: int) -> bool:
+    run = read_run(workspace, run_id)
+    assert run.status != "failed", f"run {run_id} failed: {run.message}"
+    return run.status == "succeeded"
+
+
 def label_rows(project) -> list[tuple[int, int, str]]:
     with session_scope(project.workspace.database_url) as session:
-        return list(session.execute(select(Label.tile_id, Label.version, Label.sha256).order_by(Label.id)).tuples())
+        return list(session.execute(select(Label.tile_id, Label.version, Label.sha256).order_by(Label.id)).all())
 
 
 def test_killed_worker_run_marked_failed(labeled_project, workers):
     project = labeled_project
     workspace = project.workspace
-    earlier, long_run, later = queue_train_runs(project, [10, 100_000, 10])
+    earlier, long_run, later = queue_train_runs(project, [30, 100_000, 30])
     labels_before = label_rows(project)
 
     first = workers.start(workspace)
-    wait_for(lambda: read_run(workspace, earlier).status == "succeeded", 240, "the earlier run to succeed")
+    wait_for(lambda: finished_ok(workspace, earlier), 240, "the earlier run to succeed")
     earlier_before = read_run(workspace, earlier)
 
     def long_run_progressing() -> bool:
@@ -91,7 +98,7 @@ def test_killed_worker_run_marked_failed(labeled_project, workers):
 def test_two_workers_never_share_run(labeled_project, workers):
     project = labeled_project
     workspace = project.workspace
-    run_ids = queue_train_runs(project, [3, 3, 3, 3, 3, 3])
+    run_ids = queue_train_runs(project, [5, 5, 5, 5, 5, 5])
 
     for _ in range(2):
         workers.start(workspace, "--max-idle", "3")
@@ -99,7 +106,7 @@ def test_two_workers_never_share_run(labeled_project, workers):
         assert process.wait(timeout=400) == 0
 
     runs = [read_run(workspace, run_id) for run_id in run_ids]
-    assert [run.status for run in runs] == ["succeeded"] * len(runs)
+    assert [(run.status, run.message) for run in runs] == [("succeeded", run.message) for run in runs]
     worker_pids = {process.pid for process in workers.processes}
     assert {run.worker_pid for run in runs} <= worker_pids
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.review.ranking import combine_scores, nearest_cosine_distance, pooled_embedding, rank_tiles
+from core.review.ranking import (
+    combine_scores,
+    nearest_cosine_distance,
+    pooled_embedding,
+    rank_tiles,
+)
 from core.store.engine import session_scope
 
 

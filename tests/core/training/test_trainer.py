@@ -3,39 +3,21 @@ import pytest
 import torch
 
 from core.inference.predict import predict_sample
-from core.training.data import build_sample, split_validation, take_crop
+from core.training.data import split_validation, take_crop
 from core.training.trainer import HeadConfig, train_head
 
 
-def synthetic_sample(tile_id, rng, labeled_fraction=None, shape=(64, 96)):
-    """A tile whose left part is class 1 in both bands and features."""
-    height, width = shape
-    truth = np.zeros(shape, np.uint8)
-    truth[:, : width // 2] = 1
-    image = rng.normal(0, 0.3, size=(3, height, width)).astype(np.float32) + truth * 1.5
-    features = []
-    for channels, stride in ((8, 4), (8, 8), (8, 16), (8, 32)):
-        coarse = truth[stride // 2 :: stride, stride // 2 :: stride][: -(-height // 32) * 32 // stride]
-        level = rng.normal(0, 0.3, size=(channels, -(-height // 32) * 32 // stride, -(-width // 32) * 32 // stride))
-        level[:, : coarse.shape[0], : coarse.shape[1]] += coarse * 1.0
-        features.append(level.astype(np.float16))
-    mask = None
-    if labeled_fraction is not None:
-        mask = np.where(rng.random(shape) < labeled_fraction, truth, 255).astype(np.uint8)
-    return build_sample(tile_id, image, np.ones(shape, bool), features, mask), truth
-
-
-def test_crops_contain_labeled_pixels():
+def test_crops_contain_labeled_pixels(make_sample):
     rng = np.random.default_rng(0)
-    sample, _ = synthetic_sample(1, rng, labeled_fraction=0.01, shape=(256, 256))
+    sample, _ = make_sample(1, rng, labeled_fraction=0.01, shape=(256, 256))
     for _ in range(20):
         crop = take_crop(sample, 64, rng, labeled_only=True)
         assert (crop.target != 255).any()
 
 
-def test_validation_split_is_disjoint():
+def test_validation_split_is_disjoint(make_sample):
     rng = np.random.default_rng(0)
-    sample, _ = synthetic_sample(1, rng, labeled_fraction=0.5, shape=(128, 128))
+    sample, _ = make_sample(1, rng, labeled_fraction=0.5, shape=(128, 128))
     train, validation = split_validation([sample], 0.3, rng)
     overlap = (train[0].mask != 255) & (validation[0].mask != 255)
     assert not overlap.any()
@@ -43,11 +25,11 @@ def test_validation_split_is_disjoint():
 
 
 @pytest.mark.parametrize("semi_supervised", [False, True])
-def test_head_learns_sparse_labels(semi_supervised):
+def test_head_learns_sparse_labels(semi_supervised, make_sample):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    labeled = [synthetic_sample(1, rng, labeled_fraction=0.05)[0]]
-    test_sample, truth = synthetic_sample(2, rng)
+    labeled = [make_sample(1, rng, labeled_fraction=0.05)[0]]
+    test_sample, truth = make_sample(2, rng)
     config = HeadConfig(steps=40, batch_size=4, crop_size=64, eval_every=10, semi_supervised=semi_supervised, warmup_steps=10)
     result = train_head(labeled, [test_sample], num_classes=2, config=config)
     class_map, confidence = predict_sample(result.head, test_sample)
@@ -58,15 +40,15 @@ def test_head_learns_sparse_labels(semi_supervised):
     assert result.history
 
 
-def test_training_without_labels_is_rejected():
+def test_training_without_labels_is_rejected(make_sample):
     rng = np.random.default_rng(0)
-    sample, _ = synthetic_sample(1, rng, labeled_fraction=0.0)
+    sample, _ = make_sample(1, rng, labeled_fraction=0.0)
     with pytest.raises(ValueError, match="No labeled pixels"):
         train_head([sample], [], 2, HeadConfig(steps=2))
 
 
-def test_cancel_stops_training():
+def test_cancel_stops_training(make_sample):
     rng = np.random.default_rng(0)
-    sample, _ = synthetic_sample(1, rng, labeled_fraction=0.1)
+    sample, _ = make_sample(1, rng, labeled_fraction=0.1)
     result = train_head([sample], [], 2, HeadConfig(steps=50, crop_size=64), on_progress=lambda step, total, m: step >= 3)
     assert result.stopped_early

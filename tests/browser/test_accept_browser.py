@@ -1,0 +1,223 @@
+"""Accepting a prediction on the Review page, then correcting it with one brush stroke, in headless Chromium.
+
+The server is `run_app.py` with its worker, bound to 127.0.0.1 on a free port,
+on a temporary workspace whose project already has one trained head run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from core.store.engine import session_scope, upgrade_database
+from core.store.models import Label, Project, Run, Tile
+from core.store.workspace import Workspace
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 1000}
+TILE_HEIGHT, TILE_WIDTH = 64, 96
+SERVER_START_S = 60
+WAIT_S = 30
+
+
+@dataclass(frozen=True)
+class TrainedServer:
+    """A running app, its workspace, the project's tiles and the trained run."""
+
+    url: str
+    workspace: Workspace
+    project_id: int
+    tile_ids: list[int]
+    run_id: int
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"run_app.py exited with code {process.returncode} before serving {url}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"run_app.py did not serve {url} within {timeout_s} s")
+
+
+def train_run(workspace: Workspace, project_id: int) -> int:
+    """Label one tile, then train a 12-step head on the random baseline in this process."""
+    from core.jobs.queue import enqueue_run
+    from core.jobs.worker import run_worker
+    from core.labels.versions import save_label
+    from core.projects.backbones import create_random_baseline
+    from core.training.trainer import HeadConfig
+
+    with session_scope(workspace.database_url) as session:
+        project = session.get(Project, project_id)
+        first = session.scalar(select(Tile).where(Tile.project_id == project_id).order_by(Tile.name))
+        mask = np.full((TILE_HEIGHT, TILE_WIDTH), 255, dtype=np.uint8)
+        mask[8:56, 4:40] = 0
+        mask[8:56, 56:92] = 1
+        save_label(session, workspace, first, mask)
+        backbone = create_random_baseline(session, workspace, project)
+        config = HeadConfig(steps=12, batch_size=2, crop_size=64, eval_every=6, warmup_steps=4).to_dict()
+        run_id = enqueue_run(session, project_id, "train", config, backbone_id=backbone.id).id
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        run_worker(workspace, once=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with session_scope(workspace.database_url) as session:
+        run = session.get(Run, run_id)
+        assert run.status == "succeeded", run.message
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tile_folder_writer, project_factory) -> Iterator[TrainedServer]:
+    """Train a run, then start run_app.py with its worker on the workspace."""
+    from core.jobs.worker import WORKER_PID_FILE
+
+    base = tmp_path_factory.mktemp("accept_browser")
+    workspace = Workspace(base / "workspace").create()
+    upgrade_database(workspace.database_url)
+    folder = tile_folder_writer(base / "tiles", count=2, height=TILE_HEIGHT, width=TILE_WIDTH, seed=11)
+    created = project_factory(workspace, folder)
+    run_id = train_run(workspace, created.project_id)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(base / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    env = {**os.environ, "MULTISSL_WORKSPACE": str(workspace.root)}
+    env.pop("MULTISSL_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "run_app.py", "--workspace", str(workspace.root), "--port", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_for_health(url, process, SERVER_START_S)
+        yield TrainedServer(url, workspace, created.project_id, created.tile_ids, run_id)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+        # The worker runs in its own process group; run_app stops it on a clean exit.
+        pid_file = workspace.root / WORKER_PID_FILE
+        deadline = time.monotonic() + 10
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if pid_file.exists():
+            try:
+                os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError, PermissionError):
+                pass
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def labels_of(workspace: Workspace, tile_id: int) -> list[tuple[int, str, np.ndarray]]:
+    """Return (version, source, mask) of every label of a tile, oldest first."""
+    from core.labels.versions import load_label_mask
+
+    with session_scope(workspace.database_url) as session:
+        rows = session.scalars(select(Label).where(Label.tile_id == tile_id).order_by(Label.version))
+        return [(row.version, row.source, load_label_mask(row)) for row in rows]
+
+
+def wait_for_versions(workspace: Workspace, tile_id: int, count: int) -> list[tuple[int, str, np.ndarray]]:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        rows = labels_of(workspace, tile_id)
+        if len(rows) >= count:
+            return rows
+        time.sleep(0.25)
+    raise TimeoutError(f"tile {tile_id} did not reach {count} label versions within {WAIT_S} s")
+
+
+def stored_class_map(workspace: Workspace, run_id: int, tile_id: int) -> np.ndarray:
+    from core.projects.render import read_prediction
+    from core.store.models import Prediction
+
+    with session_scope(workspace.database_url) as session:
+        row = session.scalar(select(Prediction).where(Prediction.run_id == run_id, Prediction.tile_id == tile_id))
+        return read_prediction(row.class_path, row.confidence_path)[0]
+
+
+def test_accept_then_correct_stroke(server, browser):
+    tile_id = server.tile_ids[1]
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/review?project={server.project_id}&tile={tile_id}")
+        page.get_by_role("button", name="Accept into label").click()
+        accepted = wait_for_versions(server.workspace, tile_id, 1)
+
+        page.get_by_role("button", name="Correct on the Label page").click()
+        top = page.locator("canvas.upper-canvas")
+        top.wait_for(state="visible", timeout=WAIT_S * 1000)
+        page.wait_for_timeout(500)
+        box = top.bounding_box()
+        # A horizontal soil stroke across the middle row of the tile.
+        y = box["y"] + 0.5 * box["height"]
+        page.mouse.move(box["x"] + 0.2 * box["width"], y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.8 * box["width"], y, steps=20)
+        page.mouse.up()
+        corrected = wait_for_versions(server.workspace, tile_id, 2)
+    finally:
+        context.close()
+
+    prediction = stored_class_map(server.workspace, server.run_id, tile_id)
+    version, source, accepted_mask = accepted[0]
+    assert (version, source) == (1, f"accepted:run{server.run_id}")
+    assert np.array_equal(accepted_mask, prediction)
+
+    _, stroke_source, mask = corrected[-1]
+    assert stroke_source == "canvas"
+    middle = TILE_HEIGHT // 2
+    assert np.all(mask[middle, 25:70] == 0)
+    # Rows far from the 12 px brush (about 2.4 tile px wide here) keep the accepted prediction.
+    far = np.ones(mask.shape, dtype=bool)
+    far[middle - 6 : middle + 6] = False
+    assert np.array_equal(mask[far], accepted_mask[far])
