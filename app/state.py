@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import streamlit as st
 from sqlalchemy.orm import Session
 
+from core.labels.verify import LabelProblem, check_workspace_labels
 from core.store.engine import session_scope, upgrade_database
 from core.store.workspace import Workspace, default_workspace_root
 
@@ -21,6 +22,22 @@ def get_workspace() -> Workspace:
     workspace = Workspace(default_workspace_root()).create()
     upgrade_database(workspace.database_url)
     return workspace
+
+
+@st.cache_resource
+def startup_label_problems() -> list[LabelProblem]:
+    """Check every label file against its row once per server start; return the problems found."""
+    return check_workspace_labels(get_workspace())
+
+
+def show_label_problems() -> None:
+    """Warn about label files that are missing or changed since they were saved."""
+    problems = startup_label_problems()
+    if not problems:
+        return
+    with st.expander(f":warning: {len(problems)} label files failed the integrity check", expanded=False):
+        for problem in problems:
+            st.warning(problem.message)
 
 
 @contextmanager

@@ -88,6 +88,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_backbone(args: argparse.Namespace) -> int:
+    from core.projects.backbones import describe, import_backbone_file
+    from core.projects.queries import get_project
+    from core.store.engine import session_scope
+
+    workspace = _workspace(args)
+    with session_scope(workspace.database_url) as session:
+        project = get_project(session, args.project)
+        backbone = import_backbone_file(session, workspace, project, Path(args.file), args.arch, args.name)
+        logger.info("Registered backbone %d: %s", backbone.id, describe(backbone))
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -132,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--supervised-only", action="store_true", help="disable the mean-teacher loss on unlabeled pixels")
     p.add_argument("--wait", action="store_true", help="run the worker in this process until the run ends")
     p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser(
+        "import-backbone",
+        help="register a backbone file for a project (from `pretrain`, a Lightning checkpoint or a torchvision state dict)",
+    )
+    p.add_argument("--project", type=int, required=True, help="project id")
+    p.add_argument("--file", required=True, help="checkpoint file (.pt, .pth, .ckpt), loaded with weights_only=True")
+    p.add_argument("--arch", default="resnet18", choices=["resnet18", "resnet50", "swin_t"], help="architecture of the weights")
+    p.add_argument("--name", help="display name (default: derived from the file name)")
+    p.set_defaults(handler=cmd_import_backbone)
 
     p = sub.add_parser("runs", help="list projects and runs")
     p.set_defaults(handler=cmd_runs)

@@ -60,7 +60,7 @@ with st.sidebar:
     if tool == "Flood fill":
         tolerance = st.slider(
             "Colour tolerance (0-255)", 0, 255, 30, key="label_flood_tolerance",
-            help="A click fills the connected pixels whose composite colour differs from the clicked pixel by at most this much per channel.",
+            help="A click or short dab fills the connected pixels whose composite colour differs from the clicked pixel by at most this much per channel.",
         )
     opacity = st.slider("Label opacity", 0.0, 1.0, 0.5, key="label_opacity")
     with st.expander("Classes", expanded=not classes):

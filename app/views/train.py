@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import streamlit as st
 
@@ -13,10 +14,16 @@ from core.jobs.queue import enqueue_run
 from core.jobs.status import active_runs
 from core.jobs.worker import worker_running
 from core.labels.versions import latest_labels_for_project
-from core.models.backbone import BACKBONE_ARCHS
+from core.models.arch import BACKBONE_ARCHS
 from core.models.head import HEAD_KINDS
-from core.projects.backbones import create_random_baseline, describe, list_backbones
-from core.projects.queries import get_project
+from core.projects.backbones import (
+    create_random_baseline,
+    describe,
+    import_backbone_file,
+    list_backbones,
+)
+from core.projects.feature_view import feature_view
+from core.projects.queries import get_project, list_tiles
 from core.training.trainer import HeadConfig
 
 project_id = require_project()
@@ -67,6 +74,21 @@ with st.expander("Pretrain a backbone with FastSiam", expanded=not any(b.method 
         with db() as session:
             enqueue_run(session, project_id, "pretrain", config, request_key=request_key("pretrain"))
         queued("pretrain")
+with st.expander("Import a backbone file"):
+    st.caption(
+        "A file from `python -m core pretrain`, a Lightning checkpoint or a torchvision state dict "
+        f"for {len(project.band_names)} bands (keys with or without a `backbone.` prefix)."
+    )
+    cols = st.columns([4, 2])
+    import_path = cols[0].text_input("Checkpoint file", key="backbone_import_path")
+    import_arch = cols[1].selectbox("Architecture", BACKBONE_ARCHS, key="backbone_import_arch")
+    if st.button("Import", disabled=not import_path, key="backbone_import_submit"):
+        try:
+            with db() as session:
+                imported = import_backbone_file(session, workspace, get_project(session, project_id), Path(import_path), import_arch)
+                st.success(f"Registered {describe(imported)}.")
+        except (FileNotFoundError, ValueError) as error:
+            st.error(str(error))
 if not any(b.method == "random" for b in backbones) and st.button(
     "Add a random-init ResNet18 as a baseline", key="train_add_baseline", help="Not pretrained: only for comparison."
 ):
@@ -75,10 +97,10 @@ if not any(b.method == "random" for b in backbones) and st.button(
     st.rerun()
 
 st.header("2. Head")
+by_id = {b.id: b for b in backbones}
 if not backbones:
     st.info("Pretrain a backbone (or add the random baseline) first.")
 else:
-    by_id = {b.id: b for b in backbones}
     ranked = sorted(by_id, key=lambda i: (by_id[i].method == "random", -i))
     backbone_id = st.selectbox("Backbone", ranked, format_func=lambda i: describe(by_id[i]), key="train_backbone")
     if by_id[backbone_id].method == "random":
@@ -98,3 +120,19 @@ else:
 
 st.header("Runs")
 live_runs(project_id)
+
+if backbones:
+    with st.expander("Feature view: what the backbone separates"):
+        st.caption("The first three principal components of a tile's backbone features, shown as red, green and blue.")
+        with db() as session:
+            feature_tiles = list_tiles(session, project_id, limit=200)
+        cols = st.columns(3)
+        view_backbone = cols[0].selectbox(
+            "Backbone", [b.id for b in backbones], format_func=lambda i: describe(by_id[i]), key="features_backbone"
+        )
+        view_tile = cols[1].selectbox("Tile", feature_tiles, format_func=lambda t: t.name, key="features_tile")
+        level = cols[2].selectbox("Stride", [0, 1, 2, 3], index=1, format_func=lambda i: f"{4 * 2**i} px", key="features_level")
+        if st.button("Show features", key="features_show"):
+            with st.spinner("Extracting features..."):
+                image = feature_view(workspace, project, view_tile, by_id[view_backbone], level)
+            st.image(image, width=480, caption=f"{view_tile.name}, stride {4 * 2**level}")

@@ -35,7 +35,10 @@ logger = logging.getLogger(__name__)
 
 Tool = Literal["Brush", "Eraser", "Polygon", "Superpixel", "Flood fill"]
 TOOLS: tuple[str, ...] = ("Brush", "Eraser", "Polygon", "Superpixel", "Flood fill")
-DRAWING_MODES = {"Polygon": "polygon", "Flood fill": "point"}
+# NOTE: Flood fill draws with "freedraw", not the canvas's "point" mode, because point clicks
+# produced no canvas image update in headless Chromium with streamlit-drawable-canvas 0.13.
+# Each dab of the brush is one seed (see `core.review.superpixels.point_seeds`).
+DRAWING_MODES = {"Polygon": "polygon"}
 
 
 def canvas_nonce() -> int:
@@ -177,7 +180,6 @@ def label_canvas(
         height=height,
         width=display_width,
         drawing_mode=DRAWING_MODES.get(tool, "freedraw"),
-        point_display_radius=3,
         return_image_data=True,
         key=key,
         disabled=active is None and tool != "Eraser",

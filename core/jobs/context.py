@@ -36,7 +36,7 @@ class JobContext:
         self.cancel_requested = retry_on_locked(
             self.workspace.database_url,
             lambda session: heartbeat(session, self.run_id, **fields),
-            what=f"heartbeat of run {self.run_id}",
+            operation=f"heartbeat of run {self.run_id}",
         )
         if self.cancel_requested:
             raise JobCancelled(f"Run {self.run_id} was cancelled by the user.")
@@ -53,5 +53,5 @@ class JobContext:
         retry_on_locked(
             self.workspace.database_url,
             lambda session: record_metrics(session, self.run_id, step, epoch, finite),
-            what=f"metrics of run {self.run_id} at step {step}",
+            operation=f"metrics of run {self.run_id} at step {step}",
         )

@@ -123,7 +123,7 @@ def execute_run(workspace: Workspace, run: Run) -> str:
     retry_on_locked(
         workspace.database_url,
         lambda session: finish_run(session, run.id, status, message, log_path=str(log_path), **extra),
-        what=f"final status of run {run.id}",
+        operation=f"final status of run {run.id}",
     )
     return status
 

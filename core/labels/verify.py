@@ -81,9 +81,9 @@ def verify_labels(session: Session, workspace: Workspace) -> list[LabelProblem]:
         found = _check_file(path, expected)
         if found is None:
             continue
-        kind, what = found
+        kind, description = found
         message = (
-            f"Label version {version} of tile {tile_name!r}: {what} ({path}). "
+            f"Label version {version} of tile {tile_name!r}: {description} ({path}). "
             "Restore an earlier version from the tile's label history, or relabel the tile."
         )
         problems.append(LabelProblem(label_id, tile_id, tile_name, version, path, kind, message))
@@ -113,4 +113,4 @@ def check_workspace_labels(workspace: Workspace) -> list[LabelProblem]:
         record_label_checks(session, problems)
         return problems
 
-    return retry_on_locked(workspace.database_url, check, what="label integrity check")
+    return retry_on_locked(workspace.database_url, check, operation="label integrity check")

@@ -164,4 +164,4 @@ def save_label_with_retry(
             return None
         return save_label(session, workspace, tile, merged, source=source)
 
-    return retry_on_locked(workspace.database_url, write, what=f"label save for tile {tile_id}")
+    return retry_on_locked(workspace.database_url, write, operation=f"label save for tile {tile_id}")

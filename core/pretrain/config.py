@@ -22,9 +22,10 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 def default_precision() -> Precision:
     """Return "bf16-mixed" where the hardware computes bf16 natively, else "32-true".
 
-    On CPU that means AVX512-BF16 or AMX support. There bf16 autocast with channels-last ran
-    the ResNet18 FastSiam step 1.4 to 4 times faster than fp32 on 2 cores (measured with
-    benchmarks/pretrain_speed.py). Without that support bf16 is emulated, which is slow.
+    On CPU that means AVX512-BF16 or AMX support. On 2 such cores bf16 autocast with
+    channels-last ran the ResNet18 FastSiam step about 2 times faster than fp32 (best runs
+    of benchmarks/pretrain_speed.py, 5 bands, 128 px). Without that support bf16 is
+    emulated, which is slow.
     """
     import torch
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.models.backbone import Backbone as BackboneModel
 from core.models.backbone import build_backbone, freeze
-from core.models.checkpoint import load_backbone, save_backbone
+from core.models.checkpoint import file_sha256, import_backbone, load_backbone, save_backbone
 from core.projects.tiles import project_normalization
 from core.store.models import Backbone, Project
 from core.store.workspace import Workspace
@@ -91,3 +91,45 @@ def load_frozen(row: Backbone) -> BackboneModel:
     """Load a registered backbone checkpoint and freeze it for feature extraction."""
     model, _ = load_backbone(Path(row.path))
     return freeze(model)
+
+
+def _own_metadata(path: Path) -> dict[str, Any] | None:
+    """Return the metadata of a file written by ``save_backbone``, or None for foreign files."""
+    try:
+        contents = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    metadata = contents.get("metadata") if isinstance(contents, dict) else None
+    return metadata if isinstance(metadata, dict) else None
+
+
+def import_backbone_file(
+    session: Session, workspace: Workspace, project: Project, path: Path, arch: str, name: str | None = None
+) -> Backbone:
+    """Import a backbone checkpoint for a project and register it.
+
+    A file written by this app keeps its stored normalization when its band
+    names match the project; any other state dict or Lightning checkpoint gets
+    the project's normalization.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the weights do not fit ``arch`` or the project's band count.
+    """
+    path = Path(path).expanduser()
+    model = import_backbone(path, arch, len(project.band_names))  # type: ignore[arg-type]
+    own = _own_metadata(path)
+    same_bands = own is not None and list(own.get("band_names", [])) == list(project.band_names)
+    normalization = dict(own["normalization"]) if own is not None and same_bands else project_normalization(project)
+    metadata = {
+        "arch": arch,
+        "in_channels": len(project.band_names),
+        "band_names": list(project.band_names),
+        "normalization": normalization,
+        "method": str(own.get("method", "imported")) if own is not None and same_bands else "imported",
+        "config": {"source": str(path)},
+    }
+    target = workspace.checkpoints_dir / str(project.id) / f"imported_{file_sha256(path)[:12]}_{arch}.pt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = save_backbone(target, model, metadata)
+    return register_backbone(session, project, name or f"{arch} from {path.name}", target, digest, metadata)

@@ -107,8 +107,14 @@ def scan_folder(folder: Path, expected_bands: int | None = None) -> ImportReport
 
     headers: dict[Path, TileHeader] = {}
     errors: dict[Path, str] = {}
+    # Links inside the folder to a file listed already would import one file twice.
+    seen: dict[Path, str] = {}
     for path in files:
         problem = file_access_problem(folder, path)
+        target = path.resolve()
+        if problem is None and target in seen:
+            problem = f"{path.name} is a link to {seen[target]}, which is in the folder already; it is imported once."
+        seen.setdefault(target, path.name)
         if problem is None:
             try:
                 header = read_header(path)
@@ -151,6 +157,8 @@ def file_access_problem(folder: Path, path: Path) -> str | None:
     if path.is_symlink():
         target = path.resolve()
         root = folder.resolve()
+        if not target.exists():
+            return f"{path.name} is a broken symbolic link: its target {target} is not found; fix or remove the link."
         if not target.is_relative_to(root):
             return (
                 f"{path.name} is a symbolic link to {target}, outside the chosen folder {root}; "

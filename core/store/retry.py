@@ -37,7 +37,7 @@ def retry_on_locked(
     write: Callable[[Session], T],
     attempts: int = DEFAULT_ATTEMPTS,
     backoff_s: float = DEFAULT_BACKOFF_S,
-    what: str = "write",
+    operation: str = "write",
 ) -> T:
     """Run ``write`` in its own transaction, retrying it when the database is locked.
 
@@ -49,7 +49,7 @@ def retry_on_locked(
         write: function doing the writes on the session it receives.
         attempts: total tries, at least 1.
         backoff_s: seconds to sleep after the first failure, doubled after each.
-        what: a short description for the log, such as "label save for tile 12".
+        operation: a short description for the log, such as "label save for tile 12".
 
     Raises:
         DatabaseBusyError: every attempt found the database locked.
@@ -65,12 +65,12 @@ def retry_on_locked(
             if not is_locked_error(error):
                 raise
             if attempt == attempts:
-                logger.error("%s failed: database still locked after %d attempts", what, attempts)
+                logger.error("%s failed: database still locked after %d attempts", operation, attempts)
                 raise DatabaseBusyError(
-                    f"{what} failed: the database {url} stayed locked by another process through "
+                    f"{operation} failed: the database {url} stayed locked by another process through "
                     f"{attempts} attempts. Close other programs writing to it, then try again."
                 ) from error
-            logger.warning("%s: database is locked (attempt %d of %d); retrying in %.1f s", what, attempt, attempts, delay)
+            logger.warning("%s: database is locked (attempt %d of %d); retrying in %.1f s", operation, attempt, attempts, delay)
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover

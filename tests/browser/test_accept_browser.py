@@ -221,3 +221,43 @@ def test_accept_then_correct_stroke(server, browser):
     far = np.ones(mask.shape, dtype=bool)
     far[middle - 6 : middle + 6] = False
     assert np.array_equal(mask[far], accepted_mask[far])
+
+
+def test_flood_fill_saves_region(server, browser):
+    tile_id = server.tile_ids[0]
+    before = labels_of(server.workspace, tile_id)[-1][2]
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/label?project={server.project_id}&tile={tile_id}")
+        page.locator("canvas.upper-canvas").wait_for(state="visible", timeout=WAIT_S * 1000)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("crop").click()
+        sidebar.get_by_text("Flood fill", exact=True).click()
+        tolerance = sidebar.get_by_role("slider", name="Colour tolerance (0-255)")
+        tolerance.wait_for(state="visible", timeout=WAIT_S * 1000)
+        tolerance.focus()
+        for _ in range(70):  # from the default 30 to 100
+            tolerance.press("ArrowRight")
+        page.wait_for_timeout(3000)
+        top = page.locator("canvas.upper-canvas")
+        top.wait_for(state="visible", timeout=WAIT_S * 1000)
+        box = top.bounding_box()
+        # A short dab near the top-left corner, above the labeled stripes.
+        x, y = box["x"] + 0.06 * box["width"], box["y"] + 0.06 * box["height"]
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 2, y + 1, steps=3)
+        page.mouse.up()
+        after = wait_for_versions(server.workspace, tile_id, len(labels_of(server.workspace, tile_id)) + 1)[-1][2]
+    finally:
+        context.close()
+
+    from skimage.measure import label as connected_components
+
+    changed = after != before
+    # The 12 px brush dab covers about 3 x 3 tile pixels, so a larger change comes from the fill.
+    assert changed.sum() >= 50
+    assert np.all(after[changed] == 1)
+    assert after[4, 5] == 1
+    assert connected_components(changed, connectivity=1).max() == 1

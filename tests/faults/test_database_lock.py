@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.labels.versions import load_label_mask, save_label_with_retry
 from core.store import engine as engine_module
 from core.store.engine import session_scope
-from core.store.models import Label, LabelClass
+from core.store.models import Label, LabelClass, Tile
 
 # Runs in a separate process: takes the write lock, inserts a class, holds the lock, commits.
 HOLD_LOCK_SCRIPT = """
@@ -54,24 +54,20 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch):
     engine_module.get_engine.cache_clear()
 
 
-def test_label_save_waits_for_lock(studio, project_id):
-    with session_scope(studio.database_url) as session:
-        tile = session.scalars(select(Label.tile_id)).first()
-    from core.store.models import Tile
-
-    with session_scope(studio.database_url) as session:
-        tile = session.scalars(select(Tile).where(Tile.project_id == project_id)).first()
+def test_label_save_waits_for_lock(workspace, project):
+    with session_scope(workspace.database_url) as session:
+        tile = session.scalars(select(Tile).where(Tile.project_id == project.project_id)).first()
         session.expunge(tile)
-    holder = hold_write_lock(studio.root / "studio.db", project_id, 2.0)
+    holder = hold_write_lock(workspace.root / "studio.db", project.project_id, 2.0)
 
     started = time.monotonic()
-    label = save_label_with_retry(studio, tile.id, painted_mask(tile.height, tile.width))
+    label = save_label_with_retry(workspace, tile.id, painted_mask(tile.height, tile.width))
     waited = time.monotonic() - started
 
     assert holder.wait(timeout=30) == 0
     assert label is not None
     assert waited >= 1.0, "the save did not wait for the other writer"
-    with session_scope(studio.database_url) as session:
+    with session_scope(workspace.database_url) as session:
         stored = session.scalars(select(Label).where(Label.tile_id == tile.id)).all()
         held = session.scalar(select(LabelClass).where(LabelClass.name == "held"))
     assert [row.version for row in stored] == [1]
@@ -79,41 +75,38 @@ def test_label_save_waits_for_lock(studio, project_id):
     assert np.array_equal(load_label_mask(stored[0]), painted_mask(tile.height, tile.width))
 
 
-def test_label_save_retries_past_busy_timeout(studio, project_id, short_busy_timeout, caplog):
-    from core.store.models import Tile
-
-    with session_scope(studio.database_url) as session:
-        tile = session.scalars(select(Tile).where(Tile.project_id == project_id)).first()
+def test_label_save_retries_past_busy_timeout(workspace, project, short_busy_timeout, caplog):
+    with session_scope(workspace.database_url) as session:
+        tile = session.scalars(select(Tile).where(Tile.project_id == project.project_id)).first()
         session.expunge(tile)
-    holder = hold_write_lock(studio.root / "studio.db", project_id, 1.0)
+    holder = hold_write_lock(workspace.root / "studio.db", project.project_id, 1.0)
 
     with caplog.at_level("WARNING", logger="core.store.retry"):
-        label = save_label_with_retry(studio, tile.id, painted_mask(tile.height, tile.width))
+        label = save_label_with_retry(workspace, tile.id, painted_mask(tile.height, tile.width))
 
     assert holder.wait(timeout=30) == 0
     assert label is not None
     assert label.version == 1
     assert "database is locked" in caplog.text
-    with session_scope(studio.database_url) as session:
+    with session_scope(workspace.database_url) as session:
         assert session.query(Label).count() == 1
         assert session.scalar(select(LabelClass).where(LabelClass.name == "held")) is not None
 
 
-def test_retry_gives_up_with_clear_error(studio, project_id, short_busy_timeout):
-    from core.store.models import Tile
+def test_retry_gives_up_with_clear_error(workspace, project, short_busy_timeout):
     from core.store.retry import DatabaseBusyError, retry_on_locked
 
-    with session_scope(studio.database_url) as session:
-        tile = session.scalars(select(Tile).where(Tile.project_id == project_id)).first()
+    with session_scope(workspace.database_url) as session:
+        tile = session.scalars(select(Tile).where(Tile.project_id == project.project_id)).first()
         session.expunge(tile)
-    holder = hold_write_lock(studio.root / "studio.db", project_id, 3.0)
+    holder = hold_write_lock(workspace.root / "studio.db", project.project_id, 3.0)
 
     def write(session):
-        session.add(LabelClass(project_id=project_id, index=9, name="late", color="#000000"))
+        session.add(LabelClass(project_id=project.project_id, index=9, name="late", color="#000000"))
         session.flush()
 
     with pytest.raises(DatabaseBusyError, match="stayed locked"):
-        retry_on_locked(studio.database_url, write, attempts=2, backoff_s=0.1, what="class insert")
+        retry_on_locked(workspace.database_url, write, attempts=2, backoff_s=0.1, operation="class insert")
     assert holder.wait(timeout=30) == 0
-    with session_scope(studio.database_url) as session:
+    with session_scope(workspace.database_url) as session:
         assert session.scalar(select(LabelClass).where(LabelClass.name == "late")) is None

@@ -18,14 +18,14 @@ from core.training.trainer import HeadConfig
 pytestmark = pytest.mark.slow
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, description: str) -> None:
     """Poll ``condition`` until it holds; ``condition`` may fail the test itself on a dead end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+    pytest.fail(f"timed out after {timeout} s waiting for {description}")
 
 
 def read_run(workspace: Workspace, run_id: int) -> Run:
