@@ -11,6 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 logger = logging.getLogger("run_app")
+# Loopback only, so the app is not reachable from the network unless --host says so.
+DEFAULT_HOST = "127.0.0.1"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -20,7 +22,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workspace", default=str(default_workspace_root()), help="workspace folder (default: %(default)s)")
     parser.add_argument("--import", dest="import_folder", help="create a project from this folder of tiles first")
     parser.add_argument("--bands", help="comma-separated band names for --import, in file order")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind; anything but 127.0.0.1 exposes your data to the network")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind; anything but 127.0.0.1 exposes your data to the network")
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--no-worker", action="store_true", help="do not start the worker process")
     return parser.parse_args(argv)
@@ -53,6 +55,14 @@ def import_folder(workspace_root: Path, folder: Path, bands: str | None) -> None
         logger.warning("Left out %s: %s", file_name, reason)
 
 
+def warn_if_exposed(host: str) -> bool:
+    """Log a warning when the server binds to an address other than 127.0.0.1; return True if it did."""
+    if host == DEFAULT_HOST:
+        return False
+    logger.warning("Binding to %s: anyone who can reach this address can read and change your labels.", host)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
@@ -65,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     upgrade_database(workspace.database_url)
     if args.import_folder:
         import_folder(workspace.root, Path(args.import_folder), args.bands)
-    if args.host != "127.0.0.1":
-        logger.warning("Binding to %s: anyone who can reach this address can read and change your labels.", args.host)
+    warn_if_exposed(args.host)
 
     worker = None if args.no_worker else start_worker(workspace)
     command = [

@@ -1,4 +1,4 @@
-"""What a job sees of its run: progress and heartbeat writes, metrics, cancel checks."""
+"""Job context of a run: progress and heartbeat writes, metrics, cancel checks."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class JobCancelled(Exception):
 
 
 class JobContext:
-    """Progress reporting for one run, throttled so the database sees a few writes a second."""
+    """Progress reporting for one run, throttled to a few database writes a second."""
 
     def __init__(self, workspace: Workspace, run_id: int, min_interval: float = 0.5) -> None:
         self.workspace = workspace

@@ -58,8 +58,8 @@ def enqueue_run(
 def claim_next_run(session: Session, worker_pid: int) -> Run | None:
     """Atomically move the oldest queued run to running and return it.
 
-    The conditional UPDATE makes the claim safe with several workers: only one
-    of them sees a changed row.
+    The conditional UPDATE makes the claim safe with several workers, because
+    only one of them gets a changed row count of 1.
     """
     candidates = session.scalars(select(Run.id).where(Run.status == "queued").order_by(Run.id).limit(5)).all()
     for run_id in candidates:

@@ -132,7 +132,7 @@ def run_worker(workspace: Workspace, once: bool = False, poll_interval: float = 
     """Poll the queue and execute runs until stopped (or until idle, with ``once``/``max_idle``).
 
     Args:
-        workspace: The workspace whose database holds the queue.
+        workspace: The workspace whose database contains the queue.
         once: Execute at most the runs queued now, then return.
         poll_interval: Seconds between queue checks when idle.
         max_idle: Return after this many idle seconds (None waits forever).

@@ -58,7 +58,7 @@ def add_class(session: Session, project_id: int, name: str, color: str | None = 
     used = {c.index for c in existing}
     index = next((i for i in range(MAX_CLASSES) if i not in used), None)
     if index is None:
-        raise ValueError(f"A project holds at most {MAX_CLASSES} classes; delete one first.")
+        raise ValueError(f"A project can have at most {MAX_CLASSES} classes; delete one first.")
     if color is None:
         palette = default_palette()
         color = palette[index % len(palette)]

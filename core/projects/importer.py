@@ -36,7 +36,7 @@ IMAGE_SUBFOLDERS = ("images", "imgs", "tiles")
 
 
 class ProjectImportError(ValueError):
-    """A folder cannot become a project; the message says why and what to do."""
+    """A folder cannot become a project; the message gives the reason and the fix."""
 
 
 @dataclass

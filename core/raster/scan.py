@@ -110,23 +110,12 @@ def scan_folder(folder: Path, expected_bands: int | None = None) -> ImportReport
     # Links inside the folder to a file listed already would import one file twice.
     seen: dict[Path, str] = {}
     for path in files:
-        problem = file_access_problem(folder, path)
-        target = path.resolve()
-        if problem is None and target in seen:
-            problem = f"{path.name} is a link to {seen[target]}, which is in the folder already; it is imported once."
-        seen.setdefault(target, path.name)
-        if problem is None:
-            try:
-                header = read_header(path)
-            except (TileReadError, OSError) as error:
-                problem = str(error)
-            else:
-                problem = size_problem(header)
-                if problem is None:
-                    headers[path] = header
-        if problem is not None:
+        header, problem = _checked_header(folder, path, seen)
+        if header is not None:
+            headers[path] = header
+        else:
             logger.warning("Skipping tile %s: %s", path, problem)
-            errors[path] = problem
+            errors[path] = problem or "unreadable"
 
     band_count = expected_bands or _most_common(h.bands for h in headers.values())
     dtype = _most_common(h.dtype for h in headers.values() if h.bands == band_count)
@@ -146,6 +135,25 @@ def scan_folder(folder: Path, expected_bands: int | None = None) -> ImportReport
         dtype,
     )
     return report
+
+
+def _checked_header(folder: Path, path: Path, seen: dict[Path, str]) -> tuple[TileHeader | None, str | None]:
+    """Return the file's header, or None and why it is left out; record its target in ``seen``."""
+    problem = file_access_problem(folder, path)
+    target = path.resolve()
+    if problem is None and target in seen:
+        problem = f"{path.name} is a link to {seen[target]}, which is in the folder already; it is imported once."
+    seen.setdefault(target, path.name)
+    if problem is not None:
+        return None, problem
+    try:
+        header = read_header(path)
+    except (TileReadError, OSError) as error:
+        return None, str(error)
+    problem = size_problem(header)
+    if problem is not None:
+        return None, problem
+    return header, None
 
 
 def file_access_problem(folder: Path, path: Path) -> str | None:
