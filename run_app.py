@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 logger = logging.getLogger("run_app")
-# Loopback only, so the app is not reachable from the network unless --host says so.
+# Loopback only, so the app is reachable from the network only when --host sets another address.
 DEFAULT_HOST = "127.0.0.1"
 
 

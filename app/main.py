@@ -13,12 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.state import init_state  # noqa: E402
+from app.state import init_state, show_label_problems  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title="MultiSSL Studio", page_icon=":material/satellite_alt:", layout="wide")
 init_state()
+show_label_problems()
 
 pages = [
     st.Page("views/projects.py", title="Projects", icon=":material/folder_open:", default=True),

@@ -108,8 +108,8 @@ def load_weedmap(limit_per_map: int | None = None) -> Dataset:
         rasters.append(raster)
         masks.append(np.where(raster.valid, mask, UNLABELED).astype(np.uint8))
 
-    # The composite is NIR / red / green by its documentation, but the source notes that
-    # the second channel does not behave like red reflectance, so the names are nominal.
+    # WeedMap documents the composite as NIR / red / green, but vegetation is brighter than
+    # soil in the second channel, unlike red reflectance, so these names are nominal.
     band_names = ["nir", "red", "green"]
     normalization = normalization_from_stats(compute_band_stats(rasters, band_names))
     images = [normalize(r.data, r.valid, band_names, normalization) for r in rasters]
@@ -322,9 +322,9 @@ def pretrain_config(dataset_name: str, quick: bool = False) -> PretrainConfig:
 
     Sized for a 2-core CPU shared with other jobs, where one step of 16 tiles x 4 views of
     128 px took 5-8 s in bf16 (ResNet18). WeedMap (100 tiles) gets 7 steps per epoch and
-    UKIS (48 tiles) 3, so both runs stay within about 70 steps.
+    UKIS (48 tiles) 3, so the runs take 70 and 36 steps.
     """
-    epochs = {"weedmap": 10, "ukis": 20}[dataset_name]
+    epochs = {"weedmap": 10, "ukis": 12}[dataset_name]
     return PretrainConfig(
         arch="resnet18",
         epochs=1 if quick else epochs,

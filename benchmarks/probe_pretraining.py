@@ -45,6 +45,7 @@ from benchmarks.bench_data import (
     write_json,
 )
 from core.inference.predict import predict_sample
+from core.training.data import TileSample
 from core.training.trainer import HeadConfig, train_head
 
 logger = logging.getLogger("benchmarks.probe_pretraining")
@@ -74,6 +75,35 @@ def load_dataset(name: str, quick: bool) -> Dataset:
     return load_ukis()
 
 
+def probe_seed(
+    dataset: Dataset,
+    samples: dict[int, TileSample],
+    train_indices: list[int],
+    test_indices: list[int],
+    seed: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Draw the labeled tiles of one seed, train the linear probe on them and score it."""
+    rng = np.random.default_rng(seed)
+    labeled = sorted(int(i) for i in rng.choice(train_indices, size=args.labeled_tiles,
+                                                replace=False))
+    config = HeadConfig(head="linear", raw_branch=False, semi_supervised=False,
+                        preview=False, steps=args.steps, seed=seed)
+    start = time.perf_counter()
+    result = train_head([samples[i] for i in labeled], [], dataset.num_classes, config)
+    scores = score_predictions(
+        lambda index: predict_sample(result.head, samples[index])[0], dataset, test_indices
+    )
+    return {
+        "seed": seed,
+        "labeled_tiles": [dataset.tile_names[i] for i in labeled],
+        "mean_iou": scores["mean_iou"],
+        "iou": scores["iou"],
+        "pixel_accuracy": scores["pixel_accuracy"],
+        "train_and_predict_seconds": time.perf_counter() - start,
+    }
+
+
 def probe_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Pretrain (or reuse), extract features, and train and score the probe for every seed."""
     dataset = load_dataset(name, args.quick)
@@ -95,30 +125,11 @@ def probe_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
         logger.info("%s/%s: features of %d tiles in %.1f s",
                     name, backbone_name, len(samples), feature_seconds)
         for seed in range(args.seeds):
-            rng = np.random.default_rng(seed)
-            labeled = sorted(rng.choice(train_indices, size=args.labeled_tiles, replace=False))
-            config = HeadConfig(head="linear", raw_branch=False, semi_supervised=False,
-                                preview=False, steps=args.steps, seed=seed)
-            start = time.perf_counter()
-            result = train_head([samples[i] for i in labeled], [], dataset.num_classes, config)
-            scores = score_predictions(
-                lambda index: predict_sample(result.head, samples[index])[0],
-                dataset, test_indices,
-            )
-            seconds = time.perf_counter() - start
+            run = probe_seed(dataset, samples, train_indices, test_indices, seed, args)
             logger.info("%s/%s seed %d: mean IoU %.3f, IoU %s, %.1f s",
-                        name, backbone_name, seed, scores["mean_iou"],
-                        np.round(scores["iou"], 3).tolist(), seconds)
-            runs.append({
-                "backbone": backbone_name,
-                "seed": seed,
-                "labeled_tiles": [dataset.tile_names[i] for i in labeled],
-                "mean_iou": scores["mean_iou"],
-                "iou": scores["iou"],
-                "pixel_accuracy": scores["pixel_accuracy"],
-                "train_and_predict_seconds": seconds,
-            })
-        del samples
+                        name, backbone_name, seed, run["mean_iou"],
+                        np.round(run["iou"], 3).tolist(), run["train_and_predict_seconds"])
+            runs.append({"backbone": backbone_name, **run})
 
     return {
         "dataset": name,

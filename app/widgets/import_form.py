@@ -131,7 +131,7 @@ def create_button(folder_text: str, names: list[str] | None, tile_size: int = 51
         try:
             with st.spinner("Reading tiles and computing band statistics..."), db() as session:
                 result = create_project(
-                    session, Path(folder_text), project_name, names, get_workspace(), tile_size=tile_size, overlap=overlap
+                    session, Path(folder_text), project_name, names, workspace=get_workspace(), tile_size=tile_size, overlap=overlap
                 )
         except ProjectImportError as error:
             st.error(str(error))

@@ -25,7 +25,7 @@ from app.state import db, get_workspace
 from core.display.canvas import NOT_PAINTED, apply_strokes, canvas_to_mask
 from core.display.overlay import hex_to_rgb
 from core.labels.files import UNLABELED
-from core.labels.versions import load_mask_or_empty, save_label
+from core.labels.versions import load_mask_or_empty, save_label_with_retry
 from core.projects.classes import ERASER_COLOR
 from core.projects.render import overlay_image
 from core.review.superpixels import fill_touched_segments, flood_fill_points, superpixel_segments
@@ -116,12 +116,12 @@ def save_if_changed(tile: Tile, key: str, painted: np.ndarray) -> int | None:
     # undone stroke shows the base again. Every other pixel keeps the newest
     # stored value, which another tab may have saved.
     wanted = apply_strokes(base_mask(tile, key), painted)
-    with db() as session:
-        newest = load_mask_or_empty(session, tile)
-        mask = np.where(changed, wanted, newest).astype(np.uint8)
-        version = None
-        if not np.array_equal(mask, newest):
-            version = save_label(session, get_workspace(), tile, mask).version
+    try:
+        label = save_label_with_retry(get_workspace(), tile.id, wanted, changed=changed)
+    except (OSError, TimeoutError) as error:
+        st.error(f"The stroke was not saved: {error}")
+        return None
+    version = label.version if label is not None else None
     st.session_state[saved_key] = painted
     if version is not None:
         st.toast(f"Saved label version {version} of {tile.name}.")

@@ -27,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run", type=int, required=True, help="id of a head training run")
     parser.add_argument("--output", type=Path, required=True, help="folder to write; created if missing")
     parser.add_argument(
+        "--bundle", type=Path, default=None,
+        help="also write a model bundle (backbone + head + bands + normalization + classes) to this file",
+    )
+    parser.add_argument(
         "--formats", default="geotiff,png",
         help=f"comma-separated file formats from {', '.join(EXPORT_FORMATS)} (default: %(default)s)",
     )
@@ -42,7 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict GeoTIFF rasters (orthomosaics of any size) window by window with "
         "the head and backbone of a run, writing a class map and a confidence map per raster.",
     )
-    parser.add_argument("--run", type=int, required=True, help="id of a succeeded head training run")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", type=int, help="id of a succeeded head training run in the workspace")
+    source.add_argument("--model", type=Path, help="model bundle file written by `export --bundle`; needs no workspace")
     parser.add_argument(
         "--input", type=Path, required=True,
         help="a raster file, or a folder whose .tif/.tiff/.png/.jpg files are predicted (subfolders are not read)",
@@ -90,6 +96,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     for problem in report.problems:
         logger.error("%s", problem)
+    if args.bundle is not None:
+        from core.inference.bundle import export_bundle
+
+        with session_scope(workspace.database_url) as session:
+            bundle_path = export_bundle(session, args.run, args.bundle)
+        logger.info("Wrote model bundle %s", bundle_path)
     return 1 if report.problems else 0
 
 
@@ -185,9 +197,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from core.inference.windowed import predict_raster
     from core.raster.errors import TileReadError
 
-    workspace = _open_workspace(args)
     rasters = input_rasters(Path(args.input))
-    models = load_run_models(workspace, args.run)
+    if args.model is not None:
+        from core.inference.bundle import load_bundle
+
+        bundle = load_bundle(args.model)
+        models = RunModels(bundle.backbone, bundle.head, bundle.band_names, bundle.normalization)
+    else:
+        models = load_run_models(_open_workspace(args), args.run)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def _read_tiff_header(path: Path, size: int) -> TileHeader:
             dtype = series.dtype
     except TileReadError:
         raise
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as error:
+    # tifffile raises struct.error, TypeError or ZeroDivisionError on some malformed headers.
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError, struct.error, TypeError, ArithmeticError) as error:
         raise TileReadError(
             f"{path}: the TIFF header is invalid ({error}); export or copy the file again."
         ) from error

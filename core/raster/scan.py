@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # Largest decoded tile accepted at import, in bytes (bands x height x width x item size).
-# Import reads each tile whole, so a larger file is split into tiles first.
+# Import reads each tile of a folder whole; a larger file imported on its own is cut into tiles.
 # NOTE: chosen for a workstation with 8+ GiB of memory, not measured.
 MAX_TILE_BYTES = 2 * 1024**3
 # Largest side accepted at import, in pixels, whatever the dtype.
@@ -183,7 +183,7 @@ def size_problem(header: TileHeader) -> str | None:
     if header.height > MAX_TILE_SIDE or header.width > MAX_TILE_SIDE:
         return (
             f"{name}: the header declares {header.width} x {header.height} pixels, more than "
-            f"{MAX_TILE_SIDE} on a side; split it into tiles (python -m core predict reads large rasters by window)."
+            f"{MAX_TILE_SIDE} on a side; import the file on its own (not its folder) to cut it into tiles."
         )
     try:
         item_size = np.dtype(header.dtype).itemsize
@@ -194,7 +194,7 @@ def size_problem(header: TileHeader) -> str | None:
         return (
             f"{name}: the header declares {header.bands} bands of {header.width} x {header.height} "
             f"{header.dtype} pixels ({size / 1024**3:.1f} GiB decoded), more than the "
-            f"{MAX_TILE_BYTES / 1024**3:.0f} GiB import limit; split it into smaller tiles."
+            f"{MAX_TILE_BYTES / 1024**3:.0f} GiB import limit; import the file on its own (not its folder) to cut it into tiles."
         )
     return None
 

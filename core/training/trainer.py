@@ -164,6 +164,8 @@ def train_head(
     Raises:
         ValueError: no labeled pixel in any sample.
     """
+    if config.steps < 5:
+        raise ValueError(f"Invalid number of steps {config.steps}; train for at least 5 steps.")
     if not labeled or all(s.mask is None or not (s.mask != 255).any() for s in labeled):
         raise ValueError("No labeled pixels: paint at least one class on one tile before training.")
     start = time.perf_counter()
@@ -176,7 +178,11 @@ def train_head(
     student = build_head(labeled, num_classes, config)
     teacher = copy.deepcopy(student).requires_grad_(False)
     optimizer = torch.optim.AdamW(student.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate, total_steps=config.steps, pct_start=0.1)
+    # At least two warm-up steps: OneCycleLR divides by (pct_start * total_steps - 1).
+    warmup_share = min(0.5, max(0.1, 2.5 / config.steps))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.learning_rate, total_steps=config.steps, pct_start=warmup_share
+    )
     pool = unlabeled + labeled
     use_teacher = config.semi_supervised and bool(pool)
 
@@ -207,6 +213,11 @@ def train_head(
             loss = loss + config.unsupervised_weight * ramp * unsupervised
             metrics.update(unsupervised_loss=float(unsupervised), pseudo_label_share=share)
 
+        if not torch.isfinite(loss):
+            raise ValueError(
+                f"Loss became {float(loss.detach())} at step {step}; lower the learning rate "
+                f"({config.learning_rate}) or check the tiles for NaN or infinite values."
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

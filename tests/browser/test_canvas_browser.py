@@ -274,7 +274,7 @@ def test_stroke_maps_at_device_scale_2(server, browser):
     try:
         box = open_canvas(page, server, tile_id)
         page.locator('[data-testid="stSidebar"]').get_by_text("crop").click()
-        crop = page.locator('[data-testid="stSidebar"] input[type="radio"]').nth(1)
+        crop = page.locator('[data-testid="stSidebar"] label:has-text("crop") input[type="radio"]')
         playwright_api.expect(crop).to_be_checked()
         # NOTE: a fixed wait for the rerun that sends the new stroke colour to the canvas.
         # On a slower server the stroke is painted as soil, and the class check fails.

@@ -82,7 +82,7 @@ def test_scan_gives_reason_per_bad_file(messy_folder):
     assert "truncated" in reasons["truncated.tif"]
     assert "not a TIFF, PNG or JPEG" in reasons["notes.png"]
     assert "1000000 x 1000000" in reasons["huge.tif"]
-    assert "split it" in reasons["huge.tif"]
+    assert "cut it into tiles" in reasons["huge.tif"]
     assert "outside the chosen folder" in reasons["link_out.tif"]
     assert "broken symbolic link" in reasons["dangling.tif"]
 

@@ -1,4 +1,4 @@
-"""run_app.py binds to 127.0.0.1 unless told otherwise, and warns when told otherwise."""
+"""run_app.py binds to 127.0.0.1 by default and logs a warning for any other --host."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The whole loop on real WeedMap imagery: import, sparse labels, pretrain, train, predict."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,12 +40,12 @@ def run_worker_process(workspace: Workspace) -> None:
 
 
 def link_tiles(folder: Path) -> list[Path]:
-    """Link tiles of two field maps into a temporary folder (no copies of the data)."""
+    """Copy tiles of two field maps into a temporary folder (symlinks out of a folder are refused)."""
     folder.mkdir()
     names = sorted(p.name for p in (WEEDMAP / "images").glob("rededge_m00[01]_*.png"))
     chosen = names[:: max(1, len(names) // TILE_COUNT)][:TILE_COUNT]
     for name in chosen:
-        (folder / name).symlink_to(WEEDMAP / "images" / name)
+        shutil.copy(WEEDMAP / "images" / name, folder / name)
     return [folder / name for name in chosen]
 
 
