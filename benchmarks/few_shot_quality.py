@@ -129,7 +129,15 @@ def record(runs: list[dict[str, Any]], scores: dict[str, Any], seconds: float,
                 np.round(scores["iou"], 3).tolist(), seconds)
 
 
-def run_benchmark(args: argparse.Namespace) -> tuple[Dataset, list[dict[str, Any]], dict]:
+def run_benchmark(
+    args: argparse.Namespace,
+    on_setting_done: Callable[[Dataset, list[dict[str, Any]], dict[str, Any]], None],
+) -> tuple[Dataset, list[dict[str, Any]], dict[str, Any]]:
+    """Run every method for every seed, k and label style.
+
+    ``on_setting_done`` receives the runs so far after each (seed, k, style), so a run
+    stopped at a time limit still leaves its finished settings on disk.
+    """
     dataset = load_weedmap(limit_per_map=3 if args.quick else None)
     train = dataset.indices_of(TRAIN_MAPS)
     test = dataset.indices_of(TEST_MAPS)
@@ -144,6 +152,14 @@ def run_benchmark(args: argparse.Namespace) -> tuple[Dataset, list[dict[str, Any
 
     runs: list[dict[str, Any]] = []
     for seed in range(args.seeds):
+        all_labels = {i: dataset.masks[i] for i in train}
+        config = head_config(False, args.steps, seed)
+        scores, seconds = timed(
+            partial(run_head, dataset, samples["pretrained"], all_labels, test, config)
+        )
+        record(runs, scores, seconds, method=REFERENCE_METHOD, seed=seed, shots=len(train),
+               style="full", labeled_pixels=int(sum((dataset.masks[i] != 255).sum() for i in train)))
+
         for shots in args.shots:
             rng = np.random.default_rng(1000 * seed + shots)
             chosen = [int(i) for i in rng.choice(train, size=shots, replace=False)]
@@ -167,14 +183,8 @@ def run_benchmark(args: argparse.Namespace) -> tuple[Dataset, list[dict[str, Any
                         partial(run_head, dataset, samples[backbone], labeled, test, config)
                     )
                     record(runs, scores, seconds, method=method, **keys)
+                on_setting_done(dataset, runs, pretraining)
 
-        all_labels = {i: dataset.masks[i] for i in train}
-        config = head_config(False, args.steps, seed)
-        scores, seconds = timed(
-            partial(run_head, dataset, samples["pretrained"], all_labels, test, config)
-        )
-        record(runs, scores, seconds, method=REFERENCE_METHOD, seed=seed, shots=len(train),
-               style="full", labeled_pixels=int(sum((dataset.masks[i] != 255).sum() for i in train)))
     return dataset, runs, pretraining
 
 
@@ -216,20 +226,23 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.quick:
         args.shots, args.seeds, args.steps = [1], 1, 20
-    dataset, runs, pretraining = run_benchmark(args)
+    output_name = "few_shot_quality_quick.json" if args.quick else "few_shot_quality.json"
+
+    def save(dataset: Dataset, runs: list[dict[str, Any]], pretraining: dict[str, Any]) -> Path:
+        return write_json(output_name, {
+            "machine": machine_note(),
+            "args": vars(args),
+            "class_names": dataset.class_names,
+            "train_maps": list(TRAIN_MAPS),
+            "test_maps": list(TEST_MAPS),
+            "pretrained_backbone": pretraining["path"],
+            "runs": runs,
+            "table": summary_table(dataset, runs),
+        })
+
+    dataset, runs, pretraining = run_benchmark(args, save)
     table = summary_table(dataset, runs)
-    payload = {
-        "machine": machine_note(),
-        "args": vars(args),
-        "class_names": dataset.class_names,
-        "train_maps": list(TRAIN_MAPS),
-        "test_maps": list(TEST_MAPS),
-        "pretrained_backbone": pretraining["path"],
-        "runs": runs,
-        "table": table,
-    }
-    path = write_json("few_shot_quality_quick.json" if args.quick else "few_shot_quality.json",
-                      payload)
+    path = save(dataset, runs, pretraining)
     sys.stdout.write(table + "\n")
     logger.info("Results written to %s", path)
 

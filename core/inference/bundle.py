@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.inference.predict import predict_sample
 from core.models.backbone import BACKBONE_ARCHS, Backbone, build_backbone, freeze
 from core.models.checkpoint import load_backbone
-from core.models.head import SegmentationHead
+from core.models.head import SegmentationHead, head_from_checkpoint
 from core.projects.tiles import standardize
 from core.raster.read import read_tile
 from core.store.models import Backbone as BackboneRow
@@ -175,15 +175,7 @@ def load_bundle(path: Path) -> ModelBundle:
 
     head_part = contents["head"]
     config = head_part["config"]
-    head = SegmentationHead(
-        head_part["feature_channels"],
-        head_part["in_bands"],
-        head_part["num_classes"],
-        kind=config.get("head", "fpn"),
-        raw_width=16 if config.get("raw_branch", True) else 0,
-    )
-    head.load_state_dict(head_part["state_dict"])
-    head.eval()
+    head = head_from_checkpoint(head_part)
     return ModelBundle(
         backbone=freeze(backbone),
         head=head,

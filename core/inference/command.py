@@ -124,7 +124,7 @@ def load_run_models(workspace: Any, run_id: int) -> RunModels:
     """
     import torch
 
-    from core.models.head import SegmentationHead
+    from core.models.head import head_from_checkpoint
     from core.projects.backbones import load_frozen
     from core.store.engine import session_scope
     from core.store.models import Backbone, Project, Run
@@ -153,16 +153,7 @@ def load_run_models(workspace: Any, run_id: int) -> RunModels:
             f"The head of run {run_id} was trained on another backbone than {backbone_row.path}; "
             "train the head again."
         )
-    config = checkpoint["config"]
-    head = SegmentationHead(
-        checkpoint["feature_channels"],
-        int(checkpoint["in_bands"]),
-        int(checkpoint["num_classes"]),
-        kind=config.get("head", "fpn"),
-        raw_width=16 if config.get("raw_branch", True) else 0,
-    )
-    head.load_state_dict(checkpoint["state_dict"])
-    head.eval()
+    head = head_from_checkpoint(checkpoint)
     return RunModels(
         backbone=load_frozen(backbone_row),
         head=head,

@@ -7,8 +7,8 @@ GroupNorm, since batches of a few tiles make batch-norm statistics unreliable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -116,3 +116,29 @@ class SegmentationHead(nn.Module):
         if self.raw_branch is not None:
             fused = torch.cat([fused, self.raw_branch(raw)], dim=1)
         return self.classifier(fused)
+
+
+RAW_BRANCH_WIDTH = 16
+
+
+def head_from_checkpoint(checkpoint: Mapping[str, Any]) -> SegmentationHead:
+    """Rebuild a trained head from a saved head checkpoint and load its weights.
+
+    Args:
+        checkpoint: Mapping with ``state_dict``, ``config`` (a HeadConfig dict),
+            ``feature_channels``, ``in_bands`` and ``num_classes``.
+
+    Returns:
+        The head in eval mode.
+    """
+    config = checkpoint["config"]
+    head = SegmentationHead(
+        checkpoint["feature_channels"],
+        int(checkpoint["in_bands"]),
+        int(checkpoint["num_classes"]),
+        kind=config.get("head", "fpn"),
+        raw_width=RAW_BRANCH_WIDTH if config.get("raw_branch", True) else 0,
+    )
+    head.load_state_dict(checkpoint["state_dict"])
+    head.eval()
+    return head

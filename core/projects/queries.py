@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.store.models import Label, Prediction, Project, Run, Tile
+from core.labels.versions import latest_labels_for_project
+from core.store.models import Prediction, Project, Run, Tile
 
 
 def list_projects(session: Session) -> list[Project]:
@@ -51,20 +52,8 @@ def get_tile(session: Session, tile_id: int) -> Tile:
 
 
 def labeled_pixel_counts(session: Session, project_id: int) -> dict[int, int]:
-    """Return tile id -> labeled pixels of its newest label version."""
-    newest = (
-        select(Label.tile_id, func.max(Label.version).label("version"))
-        .join(Tile, Tile.id == Label.tile_id)
-        .where(Tile.project_id == project_id)
-        .group_by(Label.tile_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Label.tile_id, Label.labeled_pixels).join(
-            newest, (Label.tile_id == newest.c.tile_id) & (Label.version == newest.c.version)
-        )
-    )
-    return {tile_id: pixels for tile_id, pixels in rows}
+    """Return tile id -> labeled pixels of its newest label version (tiles with none are absent)."""
+    return {tile_id: label.labeled_pixels for tile_id, label in latest_labels_for_project(session, project_id).items()}
 
 
 def predictions_of_run(session: Session, run_id: int) -> dict[int, Prediction]:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from core.models.head import HeadKind, SegmentationHead
+from core.models.head import RAW_BRANCH_WIDTH, HeadKind, SegmentationHead
 from core.training.data import (
     Crop,
     TileSample,
@@ -92,7 +92,7 @@ def build_head(samples: list[TileSample], num_classes: int, config: HeadConfig) 
     """Create a head sized for the samples' feature channels and band count."""
     channels = [f.shape[0] for f in samples[0].features]
     bands = samples[0].image.shape[0]
-    return SegmentationHead(channels, bands, num_classes, kind=config.head, raw_width=16 if config.raw_branch else 0)
+    return SegmentationHead(channels, bands, num_classes, kind=config.head, raw_width=RAW_BRANCH_WIDTH if config.raw_branch else 0)
 
 
 def perturb(crop: Crop, config: HeadConfig, generator: torch.Generator) -> tuple[Crop, tuple[int, ...]]:
@@ -164,10 +164,11 @@ def train_head(
     Raises:
         ValueError: no labeled pixel in any sample.
     """
-    if config.steps < 5:
-        raise ValueError(f"Invalid number of steps {config.steps}; train for at least 5 steps.")
     if not labeled or all(s.mask is None or not (s.mask != 255).any() for s in labeled):
         raise ValueError("No labeled pixels: paint at least one class on one tile before training.")
+    # OneCycleLR needs at least one warm-up and one annealing step.
+    if config.steps < 3:
+        raise ValueError(f"Invalid number of steps {config.steps}; train for at least 3 steps.")
     start = time.perf_counter()
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)

@@ -54,16 +54,16 @@ def test_cancel_stops_training(make_sample):
     assert result.stopped_early
 
 
-@pytest.mark.parametrize("steps", [5, 10, 11])
+@pytest.mark.parametrize("steps", [3, 10, 11])
 def test_short_runs_train(make_sample, steps):
     rng = np.random.default_rng(0)
     sample, _ = make_sample(1, rng, labeled_fraction=0.1)
-    result = train_head([sample], [], 2, HeadConfig(steps=steps, crop_size=64, batch_size=2, eval_every=5))
+    result = train_head([sample], [], 2, HeadConfig(steps=steps, crop_size=64, batch_size=2, eval_every=2))
     assert result.history
 
 
 def test_too_few_steps_are_rejected(make_sample):
     rng = np.random.default_rng(0)
     sample, _ = make_sample(1, rng, labeled_fraction=0.1)
-    with pytest.raises(ValueError, match="at least 5 steps"):
+    with pytest.raises(ValueError, match="at least 3 steps"):
         train_head([sample], [], 2, HeadConfig(steps=2))
