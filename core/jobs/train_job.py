@@ -180,6 +180,8 @@ def run_train_job(ctx: JobContext) -> dict[str, Any]:
     timings["total_s"] = time.perf_counter() - start
     return {
         "checkpoint_path": str(head_path),
+        # The label versions this run trained on, so they can be restored later.
+        "label_snapshot": {str(tile_id): label.id for tile_id, label in labels.items()},
         "metrics": {
             "best_step": result.best_step,
             "validation": {k: v for k, v in result.validation.items() if k != "confusion"},
