@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -84,13 +85,22 @@ def main(argv: list[str] | None = None) -> int:
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
     ]
     logger.info("Workspace %s; open http://%s:%d", workspace.root, args.host, args.port)
+    # A SIGTERM (kill, a service manager) unwinds like Ctrl-C, so the server and worker stop too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = subprocess.Popen(command, cwd=ROOT)
     try:
-        return subprocess.call(command, cwd=ROOT)
+        return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
+        server.terminate()
         if worker is not None:
             worker.terminate()
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    logger.info("Received signal %d; stopping the server and the worker", signum)
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 from sqlalchemy.orm import Session
 
 from core.labels.verify import LabelProblem, check_workspace_labels
+from core.projects.queries import get_project
 from core.store.engine import session_scope, upgrade_database
 from core.store.workspace import Workspace, default_workspace_root
+
+logger = logging.getLogger(__name__)
 
 PROJECT_KEY = "project_id"
 TILE_KEY = "tile_id"
@@ -56,8 +61,29 @@ def init_state() -> None:
         params = st.query_params
         if "project" in params and params["project"].isdigit():
             st.session_state[PROJECT_KEY] = int(params["project"])
+        else:
+            st.session_state[PROJECT_KEY] = last_opened_project()
         if "tile" in params and params["tile"].isdigit():
             st.session_state[TILE_KEY] = int(params["tile"])
+    # Page links drop query parameters, so write them back on every run to survive a reload.
+    if st.session_state[PROJECT_KEY] is not None:
+        st.query_params["project"] = str(st.session_state[PROJECT_KEY])
+    if st.session_state[TILE_KEY] is not None:
+        st.query_params["tile"] = str(st.session_state[TILE_KEY])
+    elif "tile" in st.query_params:
+        del st.query_params["tile"]
+
+
+def _last_project_file() -> Path:
+    return get_workspace().root / "last_project.txt"
+
+
+def last_opened_project() -> int | None:
+    """Return the project opened last in this workspace, so a new session starts there."""
+    try:
+        return int(_last_project_file().read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def current_project_id() -> int | None:
@@ -71,6 +97,12 @@ def select_project(project_id: int) -> None:
         st.session_state[TILE_KEY] = None
     st.session_state[PROJECT_KEY] = project_id
     st.query_params["project"] = str(project_id)
+    if last_opened_project() == project_id:
+        return
+    try:
+        _last_project_file().write_text(str(project_id))
+    except OSError as error:
+        logger.warning("Could not remember the last project in %s: %s", _last_project_file(), error)
 
 
 def select_tile(tile_id: int) -> None:
@@ -82,8 +114,15 @@ def select_tile(tile_id: int) -> None:
 def require_project() -> int:
     """Return the selected project id, or tell the user to pick one and stop the page."""
     project_id = current_project_id()
-    if project_id is None:
-        st.info("No project selected. Create or open one on the Projects page.")
-        st.page_link("views/projects.py", label="Go to Projects")
-        st.stop()
-    return project_id
+    if project_id is not None:
+        try:
+            with db() as session:
+                get_project(session, project_id)
+            return project_id
+        except LookupError:
+            pass
+        st.session_state[PROJECT_KEY] = None
+        st.query_params.pop("project", None)
+    st.info("No project selected. Create or open one on the Projects page.")
+    st.page_link("views/projects.py", label="Go to Projects")
+    st.stop()

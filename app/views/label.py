@@ -92,9 +92,16 @@ st.caption(
     "of the composite; a Flood fill click fills the similar-coloured region around it."
 )
 
-with st.expander("Label history"):
+with db() as session:
+    history = label_history(session, tile.id)
+if st.button("Undo last change", disabled=len(history) < 2, key="label_undo", icon=":material/undo:",
+             help="Save the previous label version again as the newest one; every version stays in the history."):
     with db() as session:
-        history = label_history(session, tile.id)
+        restore_label(session, get_workspace(), history[1].id)
+    reset_canvas()
+    st.rerun()
+
+with st.expander("Label history"):
     if not history:
         st.write("No label saved yet.")
     for label in history[:20]:

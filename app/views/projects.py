@@ -24,6 +24,10 @@ with db() as session:
     projects = list_projects(session)
     tile_counts = {p.id: count_tiles(session, p.id) for p in projects}
 
+# A project created by the form below becomes the selected one on the next run.
+if "created_project" in st.session_state:
+    st.session_state["projects_select"] = st.session_state.pop("created_project")
+
 if projects:
     ids = [p.id for p in projects]
     names = {p.id: f"{p.name} ({tile_counts[p.id]} tiles, {len(p.band_names)} bands)" for p in projects}

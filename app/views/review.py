@@ -91,7 +91,9 @@ except (TileMissingError, TileReadError, FileNotFoundError) as error:
 show_errors = st.toggle("Error map on labeled pixels", value=False, key="review_error_toggle")
 columns = st.columns(3 if show_errors else 2)
 columns[0].image(overlay_image(rgba, class_map, project, opacity, visible), caption=f"Prediction over {spec.name}", width="stretch")
-columns[1].image(confidence_image(confidence), caption="Confidence (dark = low, bright = high)", width="stretch")
+confidence_rgb = confidence_image(confidence)
+confidence_rgb[class_map == 255] = 128  # Nodata is grey, not "low confidence".
+columns[1].image(confidence_rgb, caption="Confidence (dark = low, bright = high, grey = nodata)", width="stretch")
 if show_errors:
     with columns[2]:
         error_panel(rgba, tile, class_map, classes)

@@ -44,10 +44,18 @@ def report_rows(report: ImportReport) -> list[dict[str, object]]:
     return rows
 
 
-def choose_band_names(band_count: int) -> list[str] | None:
-    """Let the user pick a sensor preset or type band names; return None while invalid."""
+def choose_band_names(band_count: int, suggested: str | None = None) -> list[str] | None:
+    """Let the user pick a sensor preset or type band names; return None while invalid.
+
+    Args:
+        band_count: Bands per tile.
+        suggested: Name of a sensor preset to select first (for example when the file
+            names identify the camera).
+    """
     presets = {name: bands for name, bands in load_sensor_presets().items() if len(bands) == band_count}
-    choice = st.selectbox("Band names", [GUESS, *presets, CUSTOM], key="import_preset")
+    options = [GUESS, *presets, CUSTOM]
+    first = options.index(suggested) if suggested in options else 0
+    choice = st.selectbox("Band names", options, index=first, key="import_preset")
     if choice == GUESS:
         names = default_band_names(band_count)
     elif choice == CUSTOM:
@@ -92,7 +100,9 @@ def import_form() -> None:
             f"{len(groups)} per-band capture(s) found ({', '.join(list(groups)[:3])}): each is aligned "
             f"band to band and stored as one {band_count}-band tile in the workspace."
         )
-        names = choose_band_names(band_count)
+        # IMG_xxxx_N.tif captures come from MicaSense cameras, which store NIR before red edge.
+        micasense = next((name for name in load_sensor_presets() if name.startswith("MicaSense RedEdge")), None)
+        names = choose_band_names(band_count, micasense if all(c.startswith("IMG_") for c in groups) else None)
         create_button(folder_text, names)
         return
     if report.excluded:
@@ -137,5 +147,6 @@ def create_button(folder_text: str, names: list[str] | None, tile_size: int = 51
             st.error(str(error))
             return
         select_project(result.project_id)
+        st.session_state["created_project"] = result.project_id
         st.session_state["import_notes"] = result.notes + [f"Left out {name}: {reason}" for name, reason in result.skipped]
         st.rerun()

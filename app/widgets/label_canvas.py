@@ -190,7 +190,8 @@ def label_canvas(
     # An empty canvas after the canvas's own undo restores the base mask.
     painted = canvas_to_mask(np.ascontiguousarray(image), colour_table(list(project.classes)), (tile.height, tile.width))
     version = save_if_changed(tile, key, grow_strokes(tool, painted, key, rgba, segment_size, tolerance))
-    if version is not None and tool in ("Superpixel", "Flood fill"):
-        # The canvas shows only the stroke or dot, so remount it over the saved mask to show the filled region.
+    if version is not None:
+        # Remount over the saved mask, so the canvas shows exactly what is stored: erased pixels
+        # without a white stroke on top, filled regions, and strokes at the label opacity.
         reset_canvas()
         st.rerun()

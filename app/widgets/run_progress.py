@@ -42,11 +42,14 @@ def run_card(run: Run) -> None:
     metric_chart(run.id, key=f"run_chart_{run.id}_{run.epoch}")
 
 
-def last_finished(project_id: int, kind: str) -> Run | None:
-    """Return the newest finished run of a kind."""
+def last_finished(project_id: int, kind: str) -> list[Run]:
+    """Return the newest finished run of a kind, plus the newest succeeded one if that differs."""
     with db() as session:
         runs = [r for r in list_runs(session, project_id, kind) if r.status not in ("queued", "running")]
-    return runs[0] if runs else None
+    if not runs:
+        return []
+    succeeded = next((r for r in runs if r.status == "succeeded"), None)
+    return [runs[0]] if succeeded is None or succeeded is runs[0] else [runs[0], succeeded]
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -62,15 +65,18 @@ def live_runs(project_id: int) -> None:
     if st.session_state.pop("runs_were_active", False):
         st.rerun()  # A run just ended: refresh the whole page (backbone list, review links).
     for kind in ("pretrain", "train"):
-        run = last_finished(project_id, kind)
-        if run is None:
-            continue
-        text = f"Last {kind} run {run.id}: {run.status} after {elapsed_seconds(run):.0f} s. {run.message}"
-        match run.status:
-            case "succeeded":
-                st.success(text)
-            case "cancelled":
-                st.info(text)
-            case _:
-                st.error(text + (f" Log: {run.log_path}" if run.log_path else ""))
-        metric_chart(run.id, key=f"run_chart_done_{run.id}")
+        for position, run in enumerate(last_finished(project_id, kind)):
+            finished_run(run, "Last" if position == 0 else "Last succeeded")
+
+
+def finished_run(run: Run, title: str) -> None:
+    """Show a finished run's outcome and its metric curves."""
+    text = f"{title} {run.kind} run {run.id}: {run.status} after {elapsed_seconds(run):.0f} s. {run.message}"
+    match run.status:
+        case "succeeded":
+            st.success(text)
+        case "cancelled":
+            st.info(text)
+        case _:
+            st.error(text + (f" Log: {run.log_path}" if run.log_path else ""))
+    metric_chart(run.id, key=f"run_chart_done_{run.id}")

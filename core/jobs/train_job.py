@@ -76,7 +76,7 @@ def _build_samples(ctx: JobContext, project: Project, backbone: Backbone, tiles:
         mask = load_label_mask(labels[tile.id]) if tile.id in labels else None
         sample = build_sample(tile.id, image, raster.valid, features, mask)
         (labeled if mask is not None else unlabeled).append(sample)
-        ctx.update(stage="features", progress=FEATURES_END * (position + 1) / len(tiles))
+        ctx.update(stage=f"backbone features {position + 1}/{len(tiles)}", progress=FEATURES_END * (position + 1) / len(tiles))
     return labeled, unlabeled, {"feature_cache_hits": hits, "tiles": len(tiles)}
 
 
@@ -160,7 +160,7 @@ def run_train_job(ctx: JobContext) -> dict[str, Any]:
         timings["preview_s"] = _write_preview(ctx, project, labeled, labeled + unlabeled, num_classes)
 
     def on_progress(step: int, total: int, metrics: dict[str, float]) -> bool:
-        if "val_loss" in metrics or step % config.eval_every == 0:
+        if "val_loss" in metrics or step % 5 == 0:
             ctx.log_metrics(step, step, metrics)
         ctx.update(stage="training", progress=FEATURES_END + (TRAINING_END - FEATURES_END) * step / total, epoch=step)
         return ctx.should_stop()

@@ -26,7 +26,9 @@ def confusion_matrix(target: np.ndarray, prediction: np.ndarray, num_classes: in
 def scores_from_confusion(matrix: np.ndarray) -> dict[str, object]:
     """Compute per-class IoU, F1 and recall plus their means over present classes.
 
-    A class absent from both targets and predictions gets NaN and is left out of the means.
+    A class without target pixels gets NaN IoU, F1 and recall and is left out of
+    the means: with sparse validation labels a class may have no held-out pixel,
+    and scoring it 0 would understate the run.
     """
     matrix = matrix.astype(np.float64)
     true_positive = np.diag(matrix)
@@ -34,9 +36,9 @@ def scores_from_confusion(matrix: np.ndarray) -> dict[str, object]:
     predicted = matrix.sum(axis=0)
     union = support + predicted - true_positive
     with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, true_positive / union, np.nan)
+        iou = np.where(support > 0, true_positive / union, np.nan)
         recall = np.where(support > 0, true_positive / support, np.nan)
-        f1 = np.where(support + predicted > 0, 2 * true_positive / (support + predicted), np.nan)
+        f1 = np.where(support > 0, 2 * true_positive / (support + predicted), np.nan)
     total = matrix.sum()
     return {
         "iou": iou.tolist(),
