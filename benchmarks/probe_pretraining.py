@@ -45,6 +45,7 @@ from benchmarks.bench_data import (
     write_json,
 )
 from core.inference.predict import predict_sample
+from core.pretrain.config import PretrainConfig
 from core.training.data import TileSample
 from core.training.trainer import HeadConfig, train_head
 
@@ -63,10 +64,35 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3, help="labeled-tile draws per backbone")
     parser.add_argument("--labeled-tiles", type=int, default=5,
                         help="tiles with full masks used to train the probe")
-    parser.add_argument("--steps", type=int, default=300, help="probe training steps")
+    # NOTE: 100 steps fit the CPU budget of the recorded runs; HeadConfig uses 300 by default.
+    parser.add_argument("--steps", type=int, default=100, help="probe training steps")
+    parser.add_argument("--pretrain-epochs", type=int, default=None,
+                        help="override the pretraining epochs (a variant, saved separately)")
+    parser.add_argument("--pretrain-crop-size", type=int, default=None,
+                        help="override the pretraining view size in pixels")
+    parser.add_argument("--pretrain-learning-rate", type=float, default=None,
+                        help="override the peak SGD learning rate of pretraining")
+    parser.add_argument("--skip-random", action="store_true",
+                        help="probe only the pretrained backbone (for pretraining variants)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: few tiles, 1 short pretraining epoch, 1 seed, 20 steps")
     return parser.parse_args()
+
+
+def variant_config(name: str, args: argparse.Namespace) -> tuple[PretrainConfig, str]:
+    """Return the pretraining config with the command-line overrides, and its file tag."""
+    config = pretrain_config(name, args.quick)
+    tag = "fastsiam_quick" if args.quick else "fastsiam"
+    overrides = {
+        "epochs": args.pretrain_epochs,
+        "crop_size": args.pretrain_crop_size,
+        "learning_rate": args.pretrain_learning_rate,
+    }
+    for field_name, value in overrides.items():
+        if value is not None:
+            setattr(config, field_name, value)
+            tag += f"_{field_name}{value}"
+    return config, tag
 
 
 def load_dataset(name: str, quick: bool) -> Dataset:
@@ -110,12 +136,11 @@ def probe_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
     train_groups, test_groups = SPLITS[name]
     train_indices = dataset.indices_of(train_groups)
     test_indices = dataset.indices_of(test_groups)
-    tag = "fastsiam_quick" if args.quick else "fastsiam"
-    pretrained, pretraining = pretrained_backbone(dataset, pretrain_config(name, args.quick), tag)
-    backbones = {
-        "fastsiam": pretrained,
-        "random": random_backbone(len(dataset.band_names), seed=0),
-    }
+    config, tag = variant_config(name, args)
+    pretrained, pretraining = pretrained_backbone(dataset, config, tag)
+    backbones = {"fastsiam": pretrained}
+    if not args.skip_random:
+        backbones["random"] = random_backbone(len(dataset.band_names), seed=0)
 
     runs: list[dict[str, Any]] = []
     for backbone_name, backbone in backbones.items():
@@ -138,7 +163,8 @@ def probe_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "test_groups": list(test_groups),
         "test_tiles": len(test_indices),
         "pretraining": {
-            "config": pretrain_config(name, args.quick).to_dict(),
+            "tag": tag,
+            "config": config.to_dict(),
             "seconds": pretraining["seconds"],
             "loss_by_epoch": [entry["loss"] for entry in pretraining["history"]],
             "embedding_std_by_epoch": [entry["embedding_std"] for entry in pretraining["history"]],
@@ -159,6 +185,8 @@ def summary_table(results: list[dict[str, Any]], seeds: int, labeled_tiles: int)
     for result in results:
         for backbone in ("fastsiam", "random"):
             runs = [run for run in result["runs"] if run["backbone"] == backbone]
+            if not runs:
+                continue
             per_class = np.array([run["iou"] for run in runs], dtype=np.float64)
             class_cells = ", ".join(
                 f"{name} {format_mean_std(per_class[:, index])}"
@@ -181,8 +209,10 @@ def main() -> None:
     results = [probe_dataset(name, args) for name in args.datasets]
     table = summary_table(results, args.seeds, args.labeled_tiles)
     payload = {"machine": machine_note(), "args": vars(args), "results": results, "table": table}
-    path = write_json("probe_pretraining_quick.json" if args.quick else "probe_pretraining.json",
-                      payload)
+    suffix = "_".join(result["pretraining"]["tag"] for result in results)
+    default = not (args.pretrain_epochs or args.pretrain_crop_size or args.pretrain_learning_rate)
+    name = "probe_pretraining" + ("" if default and not args.quick else f"_{suffix}")
+    path = write_json(f"{name}.json", payload)
     sys.stdout.write(table + "\n")
     logger.info("Results written to %s", path)
 

@@ -212,7 +212,7 @@ def train_head(
                 student_logits = student_logits.flip(dims)
             unsupervised, share = pseudo_label_loss(student_logits, teacher_logits, weak.valid, config.pseudo_label_threshold)
             loss = loss + config.unsupervised_weight * ramp * unsupervised
-            metrics.update(unsupervised_loss=float(unsupervised), pseudo_label_share=share)
+            metrics.update(unsupervised_loss=float(unsupervised.detach()), pseudo_label_share=share)
 
         if not torch.isfinite(loss):
             raise ValueError(
