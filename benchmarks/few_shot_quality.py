@@ -171,6 +171,7 @@ def run_benchmark(
                     for i in chosen
                 }
                 keys = {"seed": seed, "shots": shots, "style": style,
+                        "labeled_tiles": [dataset.tile_names[i] for i in chosen],
                         "labeled_pixels": int(sum((m != 255).sum() for m in labeled.values()))}
                 scores, seconds = timed(partial(run_pixel_classifier, dataset, labeled, test, seed))
                 record(runs, scores, seconds, method="pixel_classifier", **keys)

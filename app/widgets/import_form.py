@@ -74,6 +74,19 @@ def choose_band_names(band_count: int, suggested: str | None = None) -> list[str
     return names
 
 
+def suggested_preset(groups: dict[str, tuple[Path, ...]]) -> str | None:
+    """Return the sensor preset that per-band file names point to, if any.
+
+    Parrot Sequoia suffixes its files _GRE/_RED/_REG/_NIR. MicaSense numbers them
+    IMG_xxxx_1..5 and stores NIR (4) before red edge (5).
+    """
+    first = next(iter(groups.values()))[0].stem.upper()
+    prefix = "Parrot Sequoia" if first.endswith(("_GRE", "_RED", "_REG", "_NIR")) else "MicaSense RedEdge"
+    if prefix == "MicaSense RedEdge" and not all(capture.upper().startswith("IMG_") for capture in groups):
+        return None
+    return next((name for name in load_sensor_presets() if name.startswith(prefix)), None)
+
+
 def import_form() -> None:
     """Render the create-project form."""
     folder_text = st.text_input(
@@ -100,9 +113,7 @@ def import_form() -> None:
             f"{len(groups)} per-band capture(s) found ({', '.join(list(groups)[:3])}): each is aligned "
             f"band to band and stored as one {band_count}-band tile in the workspace."
         )
-        # IMG_xxxx_N.tif captures come from MicaSense cameras, which store NIR before red edge.
-        micasense = next((name for name in load_sensor_presets() if name.startswith("MicaSense RedEdge")), None)
-        names = choose_band_names(band_count, micasense if all(c.startswith("IMG_") for c in groups) else None)
+        names = choose_band_names(band_count, suggested_preset(groups))
         create_button(folder_text, names)
         return
     if report.excluded:

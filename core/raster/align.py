@@ -24,6 +24,9 @@ from core.raster.read import Raster, read_tile
 logger = logging.getLogger(__name__)
 
 _BAND_FILE = re.compile(r"(?P<capture>.+)_(?P<band>\d+)\.(?:tif|tiff)", re.IGNORECASE)
+# Parrot Sequoia names each band file by a suffix; the order is the camera's band order.
+_SEQUOIA_FILE = re.compile(r"(?P<capture>.+)_(?P<band>GRE|RED|REG|NIR)\.(?:tif|tiff)", re.IGNORECASE)
+SEQUOIA_BAND_ORDER = ("GRE", "RED", "REG", "NIR")
 # The affine estimate runs at half resolution, on 4x fewer pixels. The phase
 # correlation start keeps shifts of tens of pixels within reach of ECC.
 _ESTIMATE_SCALE = 0.5
@@ -54,17 +57,23 @@ class BandAlignment:
 
 
 def group_band_files(paths: Sequence[Path]) -> dict[str, tuple[Path, ...]]:
-    """Group files named `<capture>_<band number>.tif` into per-band file groups.
+    """Group per-band files of one capture into per-band file groups.
+
+    Recognised names: `<capture>_<band number>.tif` (MicaSense, sorted by band
+    number) and `<capture>_GRE|RED|REG|NIR.tif` (Parrot Sequoia, in that order).
 
     Returns:
-        Capture name -> files sorted by band number, for captures with at
-        least 2 files. Other files are left out.
+        Capture name -> files in band order, for captures with at least 2
+        files. Other files are left out.
     """
     groups: dict[str, list[tuple[int, Path]]] = {}
     for path in paths:
-        match = _BAND_FILE.fullmatch(Path(path).name)
-        if match:
+        name = Path(path).name
+        if match := _BAND_FILE.fullmatch(name):
             groups.setdefault(match["capture"], []).append((int(match["band"]), Path(path)))
+        elif match := _SEQUOIA_FILE.fullmatch(name):
+            order = SEQUOIA_BAND_ORDER.index(match["band"].upper())
+            groups.setdefault(match["capture"], []).append((order, Path(path)))
     return {
         capture: tuple(path for _, path in sorted(members))
         for capture, members in sorted(groups.items())

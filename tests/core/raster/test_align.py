@@ -94,3 +94,15 @@ def test_size_mismatch_rejected(write_tile):
 
     with pytest.raises(BandAlignmentError, match="size and dtype"):
         read_band_group(paths)
+
+
+def test_sequoia_suffixes_group_in_band_order(tmp_path):
+    names = ["IMG_0007_NIR.TIF", "IMG_0007_GRE.TIF", "IMG_0007_REG.TIF", "IMG_0007_RED.TIF", "IMG_0008_RGB.JPG"]
+    groups = group_band_files([tmp_path / name for name in names])
+    assert list(groups) == ["IMG_0007"]
+    assert [path.name for path in groups["IMG_0007"]] == [
+        "IMG_0007_GRE.TIF",
+        "IMG_0007_RED.TIF",
+        "IMG_0007_REG.TIF",
+        "IMG_0007_NIR.TIF",
+    ]
