@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import streamlit as st
 
 from app.state import db, get_workspace, require_project
 from core.inference.export import EXPORT_FORMATS, export_run
+from core.jobs.queue import enqueue_run
 from core.projects.queries import runs_with_predictions
 
 project_id = require_project()
@@ -42,3 +44,26 @@ if st.button("Export", type="primary", disabled=not formats or not include, key=
         )
     for problem in report.problems:
         st.error(problem)
+
+st.header("Predict new rasters")
+st.caption(
+    "Runs the selected run's backbone and head over other rasters (an orthomosaic of any size, or a folder of "
+    "tiles with the same bands), window by window in the worker process. Each raster gets a class-map and a "
+    "confidence GeoTIFF with its georeference."
+)
+raster_input = st.text_input("Raster file or folder", key="predict_input", placeholder="/data/field_2026/orthomosaic.tif")
+raster_output = st.text_input("Output folder", value=str(workspace.exports_dir / f"run_{run_id}_predictions"), key="predict_output")
+if st.button("Queue prediction", disabled=not raster_input, key="predict_submit"):
+    if not Path(raster_input).exists():
+        st.error(f"Not found: {raster_input}. Give an existing raster file or folder.")
+    else:
+        if "predict_request" not in st.session_state:
+            st.session_state["predict_request"] = uuid.uuid4().hex
+        with db() as session:
+            queued_run = enqueue_run(
+                session, project_id, "predict",
+                {"source_run": run_id, "input": raster_input, "output": raster_output},
+                request_key=st.session_state.pop("predict_request"),
+            )
+            queued_id = queued_run.id
+        st.success(f"Prediction queued as run {queued_id}; follow it on the Train or Runs page.")

@@ -14,8 +14,8 @@ from core.store.models import Run, RunMetric, utc_now
 
 logger = logging.getLogger(__name__)
 
-RunKind = Literal["pretrain", "train"]
-RUN_KINDS: tuple[str, ...] = ("pretrain", "train")
+RunKind = Literal["pretrain", "train", "predict"]
+RUN_KINDS: tuple[str, ...] = ("pretrain", "train", "predict")
 ACTIVE_STATUSES = ("queued", "running")
 FINISHED_STATUSES = ("succeeded", "failed", "cancelled")
 # A running run whose worker has not written a heartbeat for this long is considered dead.

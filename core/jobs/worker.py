@@ -92,8 +92,13 @@ def _execute(workspace: Workspace, run: Run) -> tuple[str, str, dict[str, Any]]:
 
             fields = run_pretrain_job(ctx)
             return "succeeded", f"Backbone registered ({fields['metrics']['epochs_completed']} epochs).", fields
+        case "predict":
+            from core.jobs.predict_job import run_predict_job
+
+            fields = run_predict_job(ctx)
+            return "succeeded", f"Predicted {fields['metrics']['rasters']} raster(s) into {run.config.get('output')}.", fields
         case _:
-            raise ValueError(f"Invalid run kind {run.kind!r}; expected 'train' or 'pretrain'.")
+            raise ValueError(f"Invalid run kind {run.kind!r}; expected 'train', 'pretrain' or 'predict'.")
 
 
 def _readable_reason(error: BaseException) -> str:
