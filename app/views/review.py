@@ -11,7 +11,7 @@ from app.widgets.run_scores import run_scores
 from core.display.overlay import confidence_image
 from core.projects.backbones import describe, list_backbones
 from core.projects.queries import get_project, list_tiles, predictions_of_run, runs_with_predictions
-from core.projects.render import composite_image, overlay_image, read_prediction
+from core.projects.render import composite_image, draw_outlines, overlay_image, read_prediction
 from core.projects.tiles import TileMissingError
 from core.raster.errors import TileReadError
 from core.review.ranking import rank_tiles
@@ -77,6 +77,7 @@ with st.sidebar:
     opacity = st.slider("Prediction opacity", 0.0, 1.0, 0.5, key="review_opacity")
     st.write("Classes shown")
     visible = {c.index for c in project.classes if st.checkbox(c.name, value=True, key=f"review_class_{c.index}")}
+    outlines = st.toggle("Class outlines", value=False, key="review_outlines")
 
 tile = next(t for t in tiles if t.id == tile_id)
 prediction = predictions[tile_id]
@@ -90,7 +91,10 @@ except (TileMissingError, TileReadError, FileNotFoundError) as error:
 
 show_errors = st.toggle("Error map on labeled pixels", value=False, key="review_error_toggle")
 columns = st.columns(3 if show_errors else 2)
-columns[0].image(overlay_image(rgba, class_map, project, opacity, visible), caption=f"Prediction over {spec.name}", width="stretch")
+overlay = overlay_image(rgba, class_map, project, opacity, visible)
+if outlines:
+    overlay = draw_outlines(overlay, class_map, project, visible)
+columns[0].image(overlay, caption=f"Prediction over {spec.name}", width="stretch")
 confidence_rgb = confidence_image(confidence)
 confidence_rgb[class_map == 255] = 128  # Nodata is grey, not "low confidence".
 columns[1].image(confidence_rgb, caption="Confidence (dark = low, bright = high, grey = nodata)", width="stretch")

@@ -86,3 +86,25 @@ def read_prediction(class_path: str, confidence_path: str) -> tuple[np.ndarray, 
             f"Prediction files missing or unreadable: {class_path}, {confidence_path}. Train the run again."
         )
     return classes, confidence.astype(np.float32) / 65535.0
+
+
+def draw_outlines(
+    rgb: np.ndarray, class_map: np.ndarray, project: Project, visible: set[int] | None = None
+) -> np.ndarray:
+    """Draw one-pixel class boundaries of a class map in each class's colour.
+
+    Args:
+        rgb: (H, W, 3) uint8 image to draw on (a copy is returned).
+        class_map: (H, W) uint8 class indices; 255 has no outline.
+        project: Source of the class colours.
+        visible: Classes to outline, None for all.
+    """
+    result = rgb.copy()
+    kernel = np.ones((3, 3), np.uint8)
+    for index, colour in palette_rgb(project).items():
+        if visible is not None and index not in visible:
+            continue
+        region = (class_map == index).astype(np.uint8)
+        edge = region.astype(bool) & ~cv2.erode(region, kernel).astype(bool)
+        result[edge] = colour
+    return result
