@@ -11,7 +11,13 @@ from app.widgets.run_scores import run_scores
 from core.display.overlay import confidence_image
 from core.projects.backbones import describe, list_backbones
 from core.projects.queries import get_project, list_tiles, predictions_of_run, runs_with_predictions
-from core.projects.render import composite_image, draw_outlines, overlay_image, read_prediction
+from core.projects.render import (
+    composite_image,
+    draw_outlines,
+    overlay_image,
+    read_entropy,
+    read_prediction,
+)
 from core.projects.tiles import TileMissingError
 from core.raster.errors import TileReadError
 from core.review.ranking import rank_tiles
@@ -95,9 +101,17 @@ overlay = overlay_image(rgba, class_map, project, opacity, visible)
 if outlines:
     overlay = draw_outlines(overlay, class_map, project, visible)
 columns[0].image(overlay, caption=f"Prediction over {spec.name}", width="stretch")
-confidence_rgb = confidence_image(confidence)
-confidence_rgb[class_map == 255] = 128  # Nodata is grey, not "low confidence".
-columns[1].image(confidence_rgb, caption="Confidence (dark = low, bright = high, grey = nodata)", width="stretch")
+uncertainty_view = columns[1].radio(
+    "Map", ["Confidence", "Entropy"], horizontal=True, key="review_uncertainty", label_visibility="collapsed"
+)
+entropy = read_entropy(prediction.confidence_path) if uncertainty_view == "Entropy" else None
+if uncertainty_view == "Entropy" and entropy is None:
+    columns[1].caption("This run stored no entropy map (runs before entropy maps were added); showing confidence.")
+shown = confidence if entropy is None else 1.0 - entropy
+uncertainty_rgb = confidence_image(shown)
+uncertainty_rgb[class_map == 255] = 128  # Nodata is grey, not "low confidence".
+caption = "Confidence" if entropy is None else "Entropy, shown as 1 - entropy"
+columns[1].image(uncertainty_rgb, caption=f"{caption} (dark = uncertain, bright = certain, grey = nodata)", width="stretch")
 if show_errors:
     with columns[2]:
         error_panel(rgba, tile, class_map, classes)

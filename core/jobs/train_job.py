@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from sqlalchemy import delete, select
 
-from core.inference.predict import predict_sample
+from core.inference.paths import entropy_path_for
+from core.inference.predict import predict_sample_with_entropy
 from core.jobs.context import JobContext
 from core.labels.files import encode_png, write_atomic
 from core.labels.versions import latest_labels_for_project, load_label_mask
@@ -123,9 +124,14 @@ def _write_predictions(
 
 
 def _predict_all(ctx: JobContext, project: Project, head: torch.nn.Module, samples: list[TileSample], num_classes: int) -> dict[str, Any]:
+    folder = ctx.workspace.predictions_dir / str(project.id) / f"run_{ctx.run_id}"
+
     def predictions() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         for sample in samples:
-            class_map, confidence = predict_sample(head, sample)  # type: ignore[arg-type]
+            class_map, confidence, entropy = predict_sample_with_entropy(head, sample)  # type: ignore[arg-type]
+            # Entropy sits next to the confidence map, under the name entropy_path_for derives.
+            entropy_path = entropy_path_for(folder / f"tile_{sample.tile_id}_predicting_confidence.png")
+            write_atomic(entropy_path, encode_png(np.round(entropy * 65535).astype(np.uint16)))
             yield sample.tile_id, class_map, confidence
 
     return _write_predictions(ctx, project, predictions(), len(samples), num_classes, "predicting", TRAINING_END)

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.display.composite import CompositeSpec, list_composites, render_composite
 from core.display.overlay import blend_classes, hex_to_rgb, thumbnail
+from core.inference.paths import entropy_path_for
 from core.labels.files import encode_png, write_atomic
 from core.projects.tiles import load_raster, project_stats
 from core.raster.stats import compute_band_stats
@@ -108,3 +109,9 @@ def draw_outlines(
         edge = region.astype(bool) & ~cv2.erode(region, kernel).astype(bool)
         result[edge] = colour
     return result
+
+
+def read_entropy(confidence_path: str) -> np.ndarray | None:
+    """Read the normalised entropy map stored next to a confidence map, or None if there is none."""
+    entropy = cv2.imread(str(entropy_path_for(confidence_path)), cv2.IMREAD_UNCHANGED)
+    return None if entropy is None else entropy.astype(np.float32) / 65535.0
