@@ -66,6 +66,7 @@ class SegmentationHead(nn.Module):
         super().__init__()
         self.kind = kind
         reduced = width // 2
+        self.fuse: nn.Module
         match kind:
             case "fpn":
                 self.lateral = nn.ModuleList(
@@ -82,8 +83,10 @@ class SegmentationHead(nn.Module):
                     nn.ReLU(inplace=True),
                 )
             case "linear":
-                self.lateral = nn.ModuleList()
-                self.fuse = nn.Sequential(nn.Conv2d(sum(feature_channels), reduced, 1))
+                # One 1x1 convolution over the concatenated levels, computed per level before
+                # upsampling (the two commute), so coarse levels are never upsampled at full width.
+                self.lateral = nn.ModuleList(nn.Conv2d(c, reduced, 1, bias=i == 0) for i, c in enumerate(feature_channels))
+                self.fuse = nn.Identity()
             case _:
                 raise ValueError(f"Invalid head kind {kind!r}; expected one of {HEAD_KINDS}.")
         self.raw_branch = RawBandBranch(in_bands, raw_width) if raw_width > 0 else None
@@ -92,14 +95,11 @@ class SegmentationHead(nn.Module):
     def fuse_features(self, features: Sequence[Tensor]) -> Tensor:
         """Combine multi-scale features into one narrow map at the finest feature stride."""
         size = features[0].shape[-2:]
-        if self.kind == "fpn":
-            fused = sum(
-                F.interpolate(lateral(f), size=size, mode="bilinear", align_corners=False)
-                for lateral, f in zip(self.lateral, features, strict=True)
-            )
-            return self.fuse(fused)
-        upsampled = [F.interpolate(f, size=size, mode="bilinear", align_corners=False) for f in features]
-        return self.fuse(torch.cat(upsampled, dim=1))
+        fused = sum(
+            F.interpolate(lateral(f), size=size, mode="bilinear", align_corners=False)
+            for lateral, f in zip(self.lateral, features, strict=True)
+        )
+        return self.fuse(fused)
 
     def forward(self, features: Sequence[Tensor], raw: Tensor) -> Tensor:
         """Return class logits.

@@ -123,14 +123,14 @@ def update_teacher(teacher: torch.nn.Module, student: torch.nn.Module, decay: fl
 
 
 @torch.no_grad()
-def evaluate(head: SegmentationHead, samples: list[TileSample], num_classes: int, weight: Tensor | None) -> dict[str, Any]:
-    """Validation loss and scores over the held-out labeled pixels of ``samples``."""
+def evaluate(head: SegmentationHead, batches: list[Crop], num_classes: int, weight: Tensor | None) -> dict[str, Any]:
+    """Validation loss and scores over the held-out labeled pixels of whole-tile ``batches``."""
     head.eval()
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     loss_sum, pixel_count = 0.0, 0
-    for sample in samples:
-        batch = sample_tensors(sample)
-        assert batch.target is not None
+    for batch in batches:
+        if batch.target is None:
+            continue
         logits = head(batch.features, batch.image)
         labeled = int((batch.target != 255).sum())
         loss_sum += float(sparse_cross_entropy(logits, batch.target, weight)) * labeled
@@ -175,6 +175,8 @@ def train_head(
     torch.manual_seed(config.seed)
 
     train_samples, validation_samples = split_validation(labeled, config.validation_fraction, rng)
+    # Converted once: float16 features to float32 tensors for every evaluation.
+    validation_batches = [sample_tensors(sample) for sample in validation_samples]
     weight = class_weights([s.mask for s in train_samples if s.mask is not None], num_classes) if config.class_weighting else None
     student = build_head(labeled, num_classes, config)
     teacher = copy.deepcopy(student).requires_grad_(False)
@@ -231,8 +233,8 @@ def train_head(
             candidate = teacher if use_teacher else student
             metrics["train_loss"] = float(np.mean(running))
             running.clear()
-            if validation_samples:
-                scores = evaluate(candidate, validation_samples, num_classes, weight)
+            if validation_batches:
+                scores = evaluate(candidate, validation_batches, num_classes, weight)
                 metrics.update(val_loss=scores["loss"], val_mean_iou=scores["mean_iou"])
                 score = scores["loss"]
             else:
