@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 def run_predict_job(ctx: JobContext) -> dict[str, Any]:
     """Predict every raster named in the run's config with the head of ``config["source_run"]``.
 
-    The config holds ``source_run`` (a succeeded head training run), ``input``
+    The config contains ``source_run`` (a succeeded head training run), ``input``
     (a raster file or a folder of rasters) and ``output`` (a folder).
 
     Returns:
