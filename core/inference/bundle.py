@@ -11,8 +11,6 @@ run predicted its tiles.
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,9 @@ from sqlalchemy.orm import Session
 from core.inference.predict import predict_sample
 from core.models.backbone import BACKBONE_ARCHS, Backbone, build_backbone, freeze
 from core.models.checkpoint import load_backbone
-from core.models.head import SegmentationHead, head_from_checkpoint
+from core.models.head import SegmentationHead, head_from_checkpoint, read_head_checkpoint
 from core.projects.tiles import standardize
+from core.raster.atomic import atomic_writer
 from core.raster.read import read_tile
 from core.store.models import Backbone as BackboneRow
 from core.store.models import Project, Run
@@ -99,14 +98,7 @@ def export_bundle(session: Session, run_id: int, path: Path) -> Path:
         ValueError: the head was trained on another backbone file than the run's.
     """
     run, backbone_row, project = _run_rows(session, run_id)
-    head_path = Path(run.checkpoint_path or "")
-    if not head_path.is_file():
-        raise FileNotFoundError(f"Head checkpoint of run {run_id} not found: {head_path}. Train the head again.")
-    head_checkpoint = torch.load(head_path, map_location="cpu", weights_only=True)
-    if head_checkpoint.get("backbone_sha256") not in (None, backbone_row.sha256):
-        raise ValueError(
-            f"The head of run {run_id} was trained on another backbone than {backbone_row.path}; train the head again."
-        )
+    head_checkpoint = read_head_checkpoint(Path(run.checkpoint_path or ""), backbone_row.sha256, run_id)
     backbone, backbone_metadata = load_backbone(Path(backbone_row.path))
 
     contents = {
@@ -131,16 +123,8 @@ def export_bundle(session: Session, run_id: int, path: Path) -> Path:
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            torch.save(contents, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as handle:
+        torch.save(contents, handle)
     logger.info("Exported run %d as a model bundle to %s", run_id, path)
     return path
 

@@ -122,9 +122,8 @@ def load_run_models(workspace: Any, run_id: int) -> RunModels:
         LookupError: if the run, its backbone or its checkpoint does not exist.
         ValueError: if the head checkpoint was trained on another backbone.
     """
-    import torch
 
-    from core.models.head import head_from_checkpoint
+    from core.models.head import head_from_checkpoint, read_head_checkpoint
     from core.projects.backbones import load_frozen
     from core.store.engine import session_scope
     from core.store.models import Backbone, Project, Run
@@ -144,15 +143,7 @@ def load_run_models(workspace: Any, run_id: int) -> RunModels:
             raise LookupError(f"Run {run_id} has no backbone or project in the database.")
         session.expunge_all()
 
-    checkpoint_path = Path(run.checkpoint_path)
-    if not checkpoint_path.is_file():
-        raise FileNotFoundError(f"Head checkpoint of run {run_id} not found: {checkpoint_path}.")
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    if checkpoint.get("backbone_sha256") not in (None, backbone_row.sha256):
-        raise ValueError(
-            f"The head of run {run_id} was trained on another backbone than {backbone_row.path}; "
-            "train the head again."
-        )
+    checkpoint = read_head_checkpoint(Path(run.checkpoint_path), backbone_row.sha256, run_id)
     head = head_from_checkpoint(checkpoint)
     return RunModels(
         backbone=load_frozen(backbone_row),

@@ -19,6 +19,7 @@ from core.labels.files import encode_png, write_atomic
 from core.labels.versions import latest_labels_for_project, load_label_mask
 from core.projects.backbones import describe, load_frozen
 from core.projects.tiles import load_raster, standardize
+from core.raster.atomic import atomic_writer
 from core.store.engine import session_scope
 from core.store.models import Backbone, Prediction, Project, Run, Tile
 from core.training.data import TileSample, build_sample
@@ -84,9 +85,8 @@ def _build_samples(ctx: JobContext, project: Project, backbone: Backbone, tiles:
 def _save_head(ctx: JobContext, project: Project, head: torch.nn.Module, config: HeadConfig, extra: dict[str, Any]) -> Path:
     path = ctx.workspace.checkpoints_dir / str(project.id) / f"run_{ctx.run_id}_head.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    torch.save({"state_dict": head.state_dict(), "config": config.to_dict(), **extra}, temporary)
-    temporary.replace(path)
+    with atomic_writer(path) as handle:
+        torch.save({"state_dict": head.state_dict(), "config": config.to_dict(), **extra}, handle)
     return path
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from core.raster.atomic import write_bytes_atomic
 
 UNLABELED = 255
 
@@ -38,21 +38,12 @@ def encode_png(array: np.ndarray) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``.
+    """Write ``data`` to ``path`` atomically, creating the folder first.
 
     A crash leaves either the old file or the new one, never a torn file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data)
 
 
 def write_mask_png(path: Path, mask: np.ndarray) -> str:

@@ -8,6 +8,7 @@ GroupNorm, since batches of a few tiles make batch-norm statistics unreliable.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -142,3 +143,18 @@ def head_from_checkpoint(checkpoint: Mapping[str, Any]) -> SegmentationHead:
     head.load_state_dict(checkpoint["state_dict"])
     head.eval()
     return head
+
+
+def read_head_checkpoint(path: Path, backbone_sha256: str, run_id: int) -> dict[str, Any]:
+    """Load a run's head checkpoint and check that it belongs to the run's backbone.
+
+    Raises:
+        FileNotFoundError: the checkpoint file is missing.
+        ValueError: the head was trained on a backbone with another hash.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"Head checkpoint of run {run_id} not found: {path}. Train the head again.")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if checkpoint.get("backbone_sha256") not in (None, backbone_sha256):
+        raise ValueError(f"The head of run {run_id} was trained on another backbone; train the head again.")
+    return checkpoint

@@ -6,17 +6,10 @@ on a temporary workspace whose project already has one trained head run.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,12 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 VIEWPORT = {"width": 1400, "height": 1000}
 TILE_HEIGHT, TILE_WIDTH = 64, 96
-SERVER_START_S = 60
 WAIT_S = 30
 
 
@@ -48,27 +37,6 @@ class TrainedServer:
     project_id: int
     tile_ids: list[int]
     run_id: int
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"run_app.py exited with code {process.returncode} before serving {url}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"run_app.py did not serve {url} within {timeout_s} s")
 
 
 def train_run(workspace: Workspace, project_id: int) -> int:
@@ -101,10 +69,8 @@ def train_run(workspace: Workspace, project_id: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tile_folder_writer, project_factory) -> Iterator[TrainedServer]:
+def server(tmp_path_factory, tile_folder_writer, project_factory, launch_app) -> Iterator[TrainedServer]:
     """Train a run, then start run_app.py with its worker on the workspace."""
-    from core.jobs.worker import WORKER_PID_FILE
-
     base = tmp_path_factory.mktemp("accept_browser")
     workspace = Workspace(base / "workspace").create()
     upgrade_database(workspace.database_url)
@@ -112,48 +78,8 @@ def server(tmp_path_factory, tile_folder_writer, project_factory) -> Iterator[Tr
     created = project_factory(workspace, folder)
     run_id = train_run(workspace, created.project_id)
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(base / "server.log", "wb")  # noqa: SIM115 - closed at teardown
-    env = {**os.environ, "MULTISSL_WORKSPACE": str(workspace.root)}
-    env.pop("MULTISSL_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "run_app.py", "--workspace", str(workspace.root), "--port", str(port)],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        wait_for_health(url, process, SERVER_START_S)
-        yield TrainedServer(url, workspace, created.project_id, created.tile_ids, run_id)
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGINT)
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-        # The worker runs in its own process group; run_app stops it on a clean exit.
-        pid_file = workspace.root / WORKER_PID_FILE
-        deadline = time.monotonic() + 10
-        while pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if pid_file.exists():
-            try:
-                os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
-            except (ProcessLookupError, ValueError, PermissionError):
-                pass
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    url = launch_app(workspace, base / "server.log")
+    yield TrainedServer(url, workspace, created.project_id, created.tile_ids, run_id)
 
 
 def labels_of(workspace: Workspace, tile_id: int) -> list[tuple[int, str, np.ndarray]]:
