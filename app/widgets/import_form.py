@@ -87,6 +87,13 @@ def suggested_preset(groups: dict[str, tuple[Path, ...]]) -> str | None:
     return next((name for name in load_sensor_presets() if name.startswith(prefix)), None)
 
 
+@st.cache_data(ttl=30, show_spinner="Reading file headers...")
+def scan_for_import(folder_text: str) -> tuple[ImportReport, dict[str, tuple[Path, ...]]]:
+    """Scan a folder once per 30 s, not on every rerun while the form is edited."""
+    folder = resolve_image_folder(Path(folder_text))
+    return scan_folder(folder), find_band_groups(folder)
+
+
 def import_form() -> None:
     """Render the create-project form."""
     folder_text = st.text_input(
@@ -99,14 +106,14 @@ def import_form() -> None:
     if Path(folder_text).is_file():
         orthomosaic_form(Path(folder_text))
         return
+
     try:
-        folder = resolve_image_folder(Path(folder_text))
-        report = scan_folder(folder)
+        report, groups = scan_for_import(folder_text)
     except (ProjectImportError, FileNotFoundError, NotADirectoryError, ValueError) as error:
         st.error(str(error))
         return
     st.dataframe(report_rows(report), hide_index=True, width="stretch")
-    groups = find_band_groups(folder)
+
     if groups:
         band_count = len(next(iter(groups.values())))
         st.info(
@@ -116,6 +123,7 @@ def import_form() -> None:
         names = choose_band_names(band_count, suggested_preset(groups))
         create_button(folder_text, names)
         return
+
     if report.excluded:
         st.warning(f"{len(report.excluded)} file(s) will be left out; the table gives each reason.")
     if not report.included or report.band_count is None:

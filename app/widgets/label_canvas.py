@@ -115,9 +115,9 @@ def save_if_changed(tile: Tile, key: str, painted: np.ndarray) -> int | None:
     # Pixels this canvas changed take the canvas's value: base + strokes, so an
     # undone stroke shows the base again. Every other pixel keeps the newest
     # stored value, which another tab may have saved.
-    wanted = apply_strokes(base_mask(tile, key), painted)
+    canvas_mask = apply_strokes(base_mask(tile, key), painted)
     try:
-        label = save_label_with_retry(get_workspace(), tile.id, wanted, changed=changed)
+        label = save_label_with_retry(get_workspace(), tile.id, canvas_mask, changed=changed)
     except (OSError, TimeoutError) as error:
         st.error(f"The stroke was not saved: {error}")
         return None

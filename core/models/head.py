@@ -41,7 +41,7 @@ class RawBandBranch(nn.Module):
 class SegmentationHead(nn.Module):
     """Decoder from backbone features (and optionally raw bands) to class logits.
 
-    The features are fused and reduced at the finest feature stride (4); only a
+    The features are fused and reduced at the finest feature stride (4). Only a
     narrow map is upsampled, so the full-resolution part stays cheap on a CPU.
 
     Args:

@@ -109,7 +109,7 @@ def import_backbone_file(
     """Import a backbone checkpoint for a project and register it.
 
     A file written by this app keeps its stored normalization when its band
-    names match the project; any other state dict or Lightning checkpoint gets
+    names match the project. Any other state dict or Lightning checkpoint gets
     the project's normalization.
 
     Raises:

@@ -104,7 +104,7 @@ def create_project(
     """Scan ``folder`` and create a project from every tile that fits.
 
     Files with another band count or dtype, or that cannot be read, are left
-    out and listed in the result with their reason; the rest import. Per-band
+    out and listed in the result with their reason, and the rest import. Per-band
     captures (``IMG_0001_1.tif`` ... ``_5.tif``) are aligned and stacked once
     into ``workspace``, and the stacks become the tiles. A single raster file
     (an orthomosaic) is cut into ``tile_size`` tiles with ``overlap`` pixels
