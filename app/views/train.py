@@ -107,11 +107,42 @@ else:
         st.warning("This backbone is randomly initialised: a baseline, not a pretrained model.")
     cols = st.columns(3)
     head = cols[0].selectbox("Head", HEAD_KINDS, key="train_head", help="fpn: multi-scale decoder; linear: 1x1 on upsampled features")
-    steps = cols[1].number_input("Steps", 20, 5000, 300, step=20, key="train_steps")
-    semi = cols[2].toggle("Semi-supervised (mean teacher)", value=True, key="train_semi")
+    semi = cols[2].toggle(
+        "Semi-supervised (mean teacher)", value=True, key="train_semi",
+        help="Also learns from unlabeled tiles through confident pseudo-labels. Slower, usually better with few labels.",
+    )
+    defaults = HeadConfig.for_mode(semi)
+    # One key per mode, so switching the mode shows that mode's default step count.
+    steps = cols[1].number_input("Steps", 20, 5000, defaults.steps, step=20, key=f"train_steps_{'semi' if semi else 'supervised'}")
+    cols = st.columns(3)
+    preview = cols[0].toggle(
+        "Instant preview", value=True, key="train_preview",
+        help="A random forest on the cached features predicts every tile within seconds, until the head replaces it.",
+    )
+    adapters = cols[1].toggle(
+        "Backbone adapters", value=False, key="train_adapters",
+        help="Small residual adapters in the backbone's last two stages train with the head. Slower per step.",
+    )
+    with st.expander("Advanced settings"):
+        cols = st.columns(3)
+        validation = cols[0].slider(
+            "Validation share", 0.0, 0.5, defaults.validation_fraction, 0.05, key="train_validation",
+            help="Share of labeled 32 x 32 blocks held out to pick the best step. 0 uses every label for training.",
+        )
+        dice = cols[1].slider(
+            "Dice weight", 0.0, 2.0, defaults.dice_weight, 0.1, key="train_dice",
+            help="Adds a soft Dice term to the cross-entropy, which helps rare classes.",
+        )
+        threshold = cols[2].slider(
+            "Pseudo-label confidence", 0.5, 0.99, defaults.pseudo_label_threshold, 0.01, key="train_threshold",
+            disabled=not semi, help="The teacher's pixels above this probability teach the student.",
+        )
     st.caption(f"{labeled_tiles} labeled tile(s). Training uses labeled pixels only; unlabeled tiles feed the mean teacher.")
     if st.button("Train", type="primary", disabled=busy or labeled_tiles == 0 or len(project.classes) < 2, key="train_submit"):
-        config = HeadConfig(head=head, steps=int(steps), semi_supervised=semi).to_dict()
+        config = HeadConfig.for_mode(
+            semi, head=head, steps=int(steps), preview=preview, adapters=adapters,
+            validation_fraction=validation, dice_weight=dice, pseudo_label_threshold=threshold,
+        ).to_dict()
         with db() as session:
             enqueue_run(session, project_id, "train", config, backbone_id=backbone_id, request_key=request_key("train"))
         queued("train")

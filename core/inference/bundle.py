@@ -116,6 +116,7 @@ def export_bundle(session: Session, run_id: int, path: Path) -> Path:
             "feature_channels": [int(c) for c in head_checkpoint["feature_channels"]],
             "in_bands": int(head_checkpoint["in_bands"]),
             "num_classes": int(head_checkpoint["num_classes"]),
+            "backbone_arch": head_checkpoint.get("backbone_arch", backbone_row.arch),
         },
         "band_names": list(head_checkpoint.get("band_names") or project.band_names),
         "normalization": {band: [float(v) for v in values] for band, values in backbone_row.normalization.items()},

@@ -17,6 +17,7 @@ from core.inference.predict import predict_sample_with_entropy
 from core.jobs.context import JobContext
 from core.labels.files import encode_png, write_atomic
 from core.labels.versions import latest_labels_for_project, load_label_mask
+from core.models.backbone import Backbone as BackboneModel
 from core.projects.backbones import describe, load_frozen
 from core.projects.tiles import load_raster, standardize
 from core.raster.atomic import atomic_writer
@@ -59,8 +60,9 @@ def _load_inputs(ctx: JobContext) -> tuple[Run, Project, Backbone, list[Tile], d
     return run, project, backbone, tiles, labels, num_classes
 
 
-def _build_samples(ctx: JobContext, project: Project, backbone: Backbone, tiles: list[Tile], labels: dict[int, Any]) -> tuple[list[TileSample], list[TileSample], dict[str, float]]:
-    model = load_frozen(backbone)
+def _build_samples(
+    ctx: JobContext, project: Project, backbone: Backbone, model: BackboneModel, tiles: list[Tile], labels: dict[int, Any]
+) -> tuple[list[TileSample], list[TileSample], dict[str, float]]:
     cache = FeatureCache(ctx.workspace.cache_dir / "features")
     labeled: list[TileSample] = []
     unlabeled: list[TileSample] = []
@@ -160,7 +162,8 @@ def run_train_job(ctx: JobContext) -> dict[str, Any]:
     logger.info("Run %d: training a %s head on %s", run.id, config.head, describe(backbone))
     ctx.update(force=True, stage="features", progress=0.0)
 
-    labeled, unlabeled, cache_info = _build_samples(ctx, project, backbone, tiles, labels)
+    model = load_frozen(backbone)
+    labeled, unlabeled, cache_info = _build_samples(ctx, project, backbone, model, tiles, labels)
     timings["features_s"] = time.perf_counter() - start
     if config.preview:
         timings["preview_s"] = _write_preview(ctx, project, labeled, labeled + unlabeled, num_classes)
@@ -172,16 +175,18 @@ def run_train_job(ctx: JobContext) -> dict[str, Any]:
         return ctx.should_stop()
 
     phase = time.perf_counter()
-    result = train_head(labeled, unlabeled, num_classes, config, on_progress)
+    result = train_head(labeled, unlabeled, num_classes, config, on_progress, backbone=model)
     timings["training_s"] = time.perf_counter() - phase
     head_path = _save_head(
         ctx, project, result.head, config,
-        {"num_classes": num_classes, "backbone_sha256": backbone.sha256, "band_names": project.band_names,
+        {"num_classes": num_classes, "backbone_sha256": backbone.sha256, "backbone_arch": backbone.arch, "band_names": project.band_names,
          "feature_channels": [f.shape[0] for f in labeled[0].features], "in_bands": len(project.band_names)},
     )
 
     phase = time.perf_counter()
     summary = _predict_all(ctx, project, result.head, labeled + unlabeled, num_classes)
+    # Collapse warnings from training join the prediction summary's single-class warning.
+    summary["warning"] = " ".join(w for w in [*result.warnings, summary["warning"]] if w) or None
     timings["prediction_s"] = time.perf_counter() - phase
     timings["total_s"] = time.perf_counter() - start
     return {
@@ -191,6 +196,8 @@ def run_train_job(ctx: JobContext) -> dict[str, Any]:
         "metrics": {
             "best_step": result.best_step,
             "validation": {k: v for k, v in result.validation.items() if k != "confusion"},
+            "last_step": result.last_step,
+            "last_validation": {k: v for k, v in result.last_validation.items() if k != "confusion"},
             "confusion": result.validation.get("confusion"),
             "labeled_tiles": len(labeled),
             "unlabeled_tiles": len(unlabeled),

@@ -15,6 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.models.adapters import AdaptedLateStages
+from core.models.backbone import build_backbone
+from core.models.filter_bank import FilterBankBranch
+
 HeadKind = Literal["fpn", "linear"]
 HEAD_KINDS: tuple[str, ...] = ("fpn", "linear")
 
@@ -53,6 +57,10 @@ class SegmentationHead(nn.Module):
             convolution over the upsampled, concatenated features.
         width: Channels of the fused feature map.
         raw_width: Channels of the raw-band branch; 0 disables it.
+        late_stages: Adapted copies of the backbone's stride-16 and stride-32 stages; when
+            given, those two feature maps are recomputed from the stride-8 map.
+        raw_filters: Feed the raw-band branch fixed filter responses (smoothings, gradients,
+            normalised differences) instead of a 3x3 convolution.
     """
 
     def __init__(
@@ -63,9 +71,12 @@ class SegmentationHead(nn.Module):
         kind: HeadKind = "fpn",
         width: int = 64,
         raw_width: int = 16,
+        late_stages: AdaptedLateStages | None = None,
+        raw_filters: bool = False,
     ) -> None:
         super().__init__()
         self.kind = kind
+        self.late_stages = late_stages
         reduced = width // 2
         self.fuse: nn.Module
         match kind:
@@ -90,7 +101,9 @@ class SegmentationHead(nn.Module):
                 self.fuse = nn.Identity()
             case _:
                 raise ValueError(f"Invalid head kind {kind!r}; expected one of {HEAD_KINDS}.")
-        self.raw_branch = RawBandBranch(in_bands, raw_width) if raw_width > 0 else None
+        self.raw_branch: nn.Module | None = None
+        if raw_width > 0:
+            self.raw_branch = FilterBankBranch(in_bands, raw_width) if raw_filters else RawBandBranch(in_bands, raw_width)
         self.classifier = nn.Conv2d(reduced + raw_width, num_classes, 1)
 
     def fuse_features(self, features: Sequence[Tensor]) -> Tensor:
@@ -112,6 +125,8 @@ class SegmentationHead(nn.Module):
         Returns:
             Logits of shape (B, num_classes, H, W).
         """
+        if self.late_stages is not None:
+            features = [*features[:2], *self.late_stages(features[1])]
         fused = self.fuse_features(features)
         fused = F.interpolate(fused, size=raw.shape[-2:], mode="bilinear", align_corners=False)
         if self.raw_branch is not None:
@@ -127,18 +142,26 @@ def head_from_checkpoint(checkpoint: Mapping[str, Any]) -> SegmentationHead:
 
     Args:
         checkpoint: Mapping with ``state_dict``, ``config`` (a HeadConfig dict),
-            ``feature_channels``, ``in_bands`` and ``num_classes``.
+            ``feature_channels``, ``in_bands`` and ``num_classes``; heads with adapters
+            also need ``backbone_arch``.
 
     Returns:
         The head in eval mode.
     """
     config = checkpoint["config"]
+    late_stages = None
+    if config.get("adapters"):
+        # The copied stages' weights come with the state dict; only their shapes are built here.
+        skeleton = build_backbone(checkpoint["backbone_arch"], int(checkpoint["in_bands"]))
+        late_stages = AdaptedLateStages(skeleton)
     head = SegmentationHead(
         checkpoint["feature_channels"],
         int(checkpoint["in_bands"]),
         int(checkpoint["num_classes"]),
         kind=config.get("head", "fpn"),
         raw_width=RAW_BRANCH_WIDTH if config.get("raw_branch", True) else 0,
+        late_stages=late_stages,
+        raw_filters=bool(config.get("raw_filters", False)),
     )
     head.load_state_dict(checkpoint["state_dict"])
     head.eval()

@@ -47,6 +47,32 @@ def sparse_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None =
     return per_pixel.sum() / count
 
 
+def soft_dice_loss(logits: Tensor, target: Tensor) -> Tensor:
+    """One minus the soft Dice score over labeled pixels, averaged over the classes labeled.
+
+    Dice weighs each class equally whatever its pixel count, which helps rare classes
+    such as weeds that cross-entropy drowns in background.
+
+    Args:
+        logits: (B, K, H, W) class logits.
+        target: (B, H, W) int64 class indices; 255 is ignored.
+
+    Returns:
+        Scalar loss in [0, 1]; 0 (with a gradient path) when no pixel is labeled.
+    """
+    labeled = target != UNLABELED
+    if not labeled.any():
+        return logits.sum() * 0.0
+    num_classes = logits.shape[1]
+    probabilities = logits.softmax(dim=1).permute(0, 2, 3, 1)[labeled]
+    one_hot = F.one_hot(target[labeled], num_classes).to(probabilities.dtype)
+    present = one_hot.sum(dim=0) > 0
+    intersection = (probabilities * one_hot).sum(dim=0)
+    total = probabilities.sum(dim=0) + one_hot.sum(dim=0)
+    dice = (2 * intersection + 1.0) / (total + 1.0)
+    return 1.0 - dice[present].mean()
+
+
 def pseudo_label_loss(student_logits: Tensor, teacher_logits: Tensor, valid: Tensor, threshold: float) -> tuple[Tensor, float]:
     """Cross-entropy of the student against confident teacher pseudo-labels.
 

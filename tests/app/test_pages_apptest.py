@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from core.store.engine import session_scope
 from core.store.models import Backbone, Label, Project, Run, Tile
 from core.store.workspace import Workspace
+from core.training.trainer import HeadConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN = REPO_ROOT / "app" / "main.py"
@@ -223,7 +224,7 @@ def test_train_queues_one_run(workspace, project):
     save_two_class_label(workspace, project.tile_ids[0])
     app = open_app(page="views/train.py", project_id=project.project_id)
     app.button(key="train_add_baseline").click().run()
-    app.number_input(key="train_steps").set_value(40).run()
+    app.number_input(key="train_steps_semi").set_value(40).run()
 
     app.button(key="train_submit").click().run()
     app.run()
@@ -234,8 +235,34 @@ def test_train_queues_one_run(workspace, project):
         assert len(runs) == 1
         assert runs[0].kind == "train"
         assert runs[0].config["steps"] == 40
+        assert runs[0].config["semi_supervised"] is True
+        assert runs[0].config["preview"] is True
+        assert runs[0].config["adapters"] is False
         assert runs[0].status == "queued"
     assert app.button(key="train_submit").disabled
+
+
+def test_train_options_reach_the_run_config(workspace, project):
+    save_two_class_label(workspace, project.tile_ids[0])
+    app = open_app(page="views/train.py", project_id=project.project_id)
+    app.button(key="train_add_baseline").click().run()
+    assert app.number_input(key="train_steps_semi").value == HeadConfig.for_mode(True).steps
+
+    app.toggle(key="train_semi").set_value(False).run()
+    assert app.number_input(key="train_steps_supervised").value == HeadConfig.for_mode(False).steps
+    app.selectbox(key="train_head").set_value("linear")
+    app.toggle(key="train_preview").set_value(False)
+    app.toggle(key="train_adapters").set_value(True)
+    app.slider(key="train_validation").set_value(0.0)
+    app.slider(key="train_dice").set_value(0.5).run()
+    app.button(key="train_submit").click().run()
+
+    assert not app.exception
+    with session_scope(workspace.database_url) as session:
+        config = session.scalars(select(Run)).one().config
+    assert (config["head"], config["semi_supervised"], config["preview"], config["adapters"]) == ("linear", False, False, True)
+    assert config["steps"] == HeadConfig.for_mode(False).steps
+    assert (config["validation_fraction"], config["dice_weight"]) == (0.0, 0.5)
 
 
 # Review page

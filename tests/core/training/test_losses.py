@@ -5,6 +5,7 @@ from core.training.losses import (
     class_weights,
     pseudo_label_loss,
     sigmoid_rampup,
+    soft_dice_loss,
     sparse_cross_entropy,
 )
 from core.training.trainer import update_teacher
@@ -61,3 +62,23 @@ def test_teacher_moves_toward_student():
         student.weight.fill_(1.0)
     update_teacher(teacher, student, decay=0.9)
     assert torch.allclose(teacher.weight, torch.full((2, 2), 0.1))
+
+
+def test_dice_is_zero_for_perfect_and_safe_without_labels():
+    target = torch.tensor([[[0, 1], [2, 255]]])
+    perfect = torch.nn.functional.one_hot(target.clamp(max=2), 3).permute(0, 3, 1, 2).float() * 50
+    assert soft_dice_loss(perfect, target).item() < 1e-3
+    logits = torch.randn(1, 3, 2, 2, requires_grad=True)
+    empty = soft_dice_loss(logits, torch.full((1, 2, 2), 255))
+    empty.backward()
+    assert empty.item() == 0.0
+    assert torch.isfinite(logits.grad).all()
+
+
+def test_dice_weighs_a_rare_class_like_a_common_one():
+    target = torch.zeros(1, 10, 10, dtype=torch.long)
+    target[0, 0, 0] = 1
+    logits = torch.zeros(1, 2, 10, 10)
+    logits[:, 0] = 5.0  # predicts the common class everywhere
+    # Cross-entropy barely notices the missed rare pixel; Dice loses much of its score.
+    assert soft_dice_loss(logits, target).item() > 4 * sparse_cross_entropy(logits, target).item()
