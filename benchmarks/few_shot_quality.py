@@ -34,6 +34,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tag", default="", help="suffix of the result file name")
     parser.add_argument("--table", type=Path, nargs="+",
                         help="only print the merged table of these result files")
+    parser.add_argument("--no-spectral-jitter", action="store_true",
+                        help="use the backbone pretrained without gain/offset jitter and band "
+                             "dropout (probe_pretraining.py --no-spectral-jitter)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 3 tiles per group, k = 1, 1 seed, 20 steps")
     return parser.parse_args()
@@ -195,9 +199,12 @@ def run_benchmark(
     train = dataset.indices_of(train_groups)
     test = dataset.indices_of(test_groups)
     tag = "fastsiam_quick" if args.quick else "fastsiam"
-    pretrained, pretraining = pretrained_backbone(
-        dataset, pretrain_config(args.dataset, args.quick), tag
-    )
+    config = pretrain_config(args.dataset, args.quick)
+    if args.no_spectral_jitter:
+        config.augmentation = replace(config.augmentation, gain=0.0, offset=0.0,
+                                      jitter_probability=0.0, band_dropout_probability=0.0)
+        tag += "_nojitter"
+    pretrained, pretraining = pretrained_backbone(dataset, config, tag)
     backbones = {"pretrained": pretrained,
                  "random": random_backbone(len(dataset.band_names), seed=0)}
     needed = {HEAD_METHODS[m][0] for m in args.methods if m in HEAD_METHODS} | {"pretrained"}

@@ -22,6 +22,7 @@ import argparse
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,8 @@ def parse_args() -> argparse.Namespace:
                         help="override the pretraining view size in pixels")
     parser.add_argument("--pretrain-learning-rate", type=float, default=None,
                         help="override the peak SGD learning rate of pretraining")
+    parser.add_argument("--no-spectral-jitter", action="store_true",
+                        help="pretrain without per-band gain/offset jitter and band dropout")
     parser.add_argument("--skip-random", action="store_true",
                         help="probe only the pretrained backbone (for pretraining variants)")
     parser.add_argument("--quick", action="store_true",
@@ -92,6 +95,11 @@ def variant_config(name: str, args: argparse.Namespace) -> tuple[PretrainConfig,
         if value is not None:
             setattr(config, field_name, value)
             tag += f"_{field_name}{value}"
+    if args.no_spectral_jitter:
+        # Keeps the geometric, blur and noise augmentations, so views still differ.
+        config.augmentation = replace(config.augmentation, gain=0.0, offset=0.0,
+                                      jitter_probability=0.0, band_dropout_probability=0.0)
+        tag += "_nojitter"
     return config, tag
 
 
@@ -210,7 +218,8 @@ def main() -> None:
     table = summary_table(results, args.seeds, args.labeled_tiles)
     payload = {"machine": machine_note(), "args": vars(args), "results": results, "table": table}
     suffix = "_".join(result["pretraining"]["tag"] for result in results)
-    default = not (args.pretrain_epochs or args.pretrain_crop_size or args.pretrain_learning_rate)
+    default = not (args.pretrain_epochs or args.pretrain_crop_size or args.pretrain_learning_rate
+                   or args.no_spectral_jitter)
     name = "probe_pretraining" + ("" if default and not args.quick else f"_{suffix}")
     path = write_json(f"{name}.json", payload)
     sys.stdout.write(table + "\n")

@@ -34,6 +34,9 @@ def describe(backbone: Backbone) -> str:
         "random": "random init (baseline, not pretrained)",
         "imported": "imported",
     }.get(backbone.method, backbone.method)
+    if backbone.method == "random" and "random" in backbone.name:
+        # The baseline's name already says what it is; only the warning part is added.
+        return f"{backbone.name}, not pretrained"
     return f"{backbone.name} ({origin})" if backbone.arch in backbone.name else f"{backbone.name} ({backbone.arch}, {origin})"
 
 
