@@ -11,7 +11,8 @@ along thin strokes), the methods are:
 3. ``fpn_pretrained``: supervised FPN head on the frozen FastSiam backbone.
 4. ``fpn_semi_pretrained``: mean-teacher FPN head on the same backbone; every other tile
    of the dataset, the test tiles included, is an unlabeled tile (transductive).
-5. ``fpn_semi_random``: method 4 on a frozen randomly initialised ResNet18, and
+5. ``fpn_semi_random``: method 4 on a frozen randomly initialised ResNet18 (and
+   ``fpn_random``, method 3 on it), and
    ``fpn_semi_adapters``: method 4 with residual adapters in the backbone's last stages.
 6. ``fpn_all_labels``: supervised FPN head on the full masks of all training tiles,
    run once per seed as the upper reference.
@@ -79,6 +80,7 @@ SCRIBBLE_FRACTION = 0.02
 HEAD_METHODS: dict[str, tuple[str, bool, bool]] = {
     "fpn_pretrained": ("pretrained", False, False),
     "fpn_semi_pretrained": ("pretrained", True, False),
+    "fpn_random": ("random", False, False),
     "fpn_semi_random": ("random", True, False),
     "fpn_semi_adapters": ("pretrained", True, True),
 }
@@ -104,6 +106,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tag", default="", help="suffix of the result file name")
     parser.add_argument("--table", type=Path, nargs="+",
                         help="only print the merged table of these result files")
+    parser.add_argument("--pretrain-epochs", type=int, default=None,
+                        help="use the backbone pretrained for this many epochs "
+                             "(probe_pretraining.py --pretrain-epochs)")
     parser.add_argument("--no-spectral-jitter", action="store_true",
                         help="use the backbone pretrained without gain/offset jitter and band "
                              "dropout (probe_pretraining.py --no-spectral-jitter)")
@@ -200,6 +205,9 @@ def run_benchmark(
     test = dataset.indices_of(test_groups)
     tag = "fastsiam_quick" if args.quick else "fastsiam"
     config = pretrain_config(args.dataset, args.quick)
+    if args.pretrain_epochs is not None:
+        config.epochs = args.pretrain_epochs
+        tag += f"_epochs{args.pretrain_epochs}"
     if args.no_spectral_jitter:
         config.augmentation = replace(config.augmentation, gain=0.0, offset=0.0,
                                       jitter_probability=0.0, band_dropout_probability=0.0)

@@ -128,10 +128,17 @@ class SegmentationHead(nn.Module):
         if self.late_stages is not None:
             features = [*features[:2], *self.late_stages(features[1])]
         fused = self.fuse_features(features)
-        fused = F.interpolate(fused, size=raw.shape[-2:], mode="bilinear", align_corners=False)
+        # The classifier is a 1x1 convolution over [upsampled fused map, raw branch]. Bilinear
+        # upsampling acts on each channel alike, so it commutes with that channel mixing: the
+        # fused part is classified at stride 4 and only K logit channels are upsampled.
+        weight = self.classifier.weight
+        reduced = fused.shape[1]
+        logits = F.conv2d(fused, weight[:, :reduced])
+        logits = F.interpolate(logits, size=raw.shape[-2:], mode="bilinear", align_corners=False)
         if self.raw_branch is not None:
-            fused = torch.cat([fused, self.raw_branch(raw)], dim=1)
-        return self.classifier(fused)
+            logits = logits + F.conv2d(self.raw_branch(raw), weight[:, reduced:])
+        bias = self.classifier.bias
+        return logits if bias is None else logits + bias.view(1, -1, 1, 1)
 
 
 RAW_BRANCH_WIDTH = 16

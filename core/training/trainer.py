@@ -224,7 +224,8 @@ def train_head(
         loss.backward()
         optimizer.step()
         scheduler.step()
-        update_teacher(teacher, student, config.ema_decay)
+        if use_teacher:
+            update_teacher(teacher, student, config.ema_decay)
         running.append(metrics["train_loss"])
 
         if step % config.eval_every == 0 or step == config.steps:
