@@ -44,6 +44,7 @@ config = run.config
 st.caption(
     f"Backbone: {describe(backbone) if backbone else 'unknown'} · head {config.get('head')} · "
     f"{config.get('steps')} steps · semi-supervised {'on' if config.get('semi_supervised') else 'off'}"
+    f"{' · adapters' if config.get('adapters') else ''}"
 )
 if (run.metrics or {}).get("warning"):
     st.warning(run.metrics["warning"], icon=":material/warning:")

@@ -137,7 +137,8 @@ else:
             "Pseudo-label confidence", 0.5, 0.99, defaults.pseudo_label_threshold, 0.01, key="train_threshold",
             disabled=not semi, help="The teacher's pixels above this probability teach the student.",
         )
-    st.caption(f"{labeled_tiles} labeled tile(s). Training uses labeled pixels only; unlabeled tiles feed the mean teacher.")
+    uses = "labeled pixels, and unlabeled tiles through the mean teacher" if semi else "labeled pixels only"
+    st.caption(f"{labeled_tiles} labeled tile(s). Training uses {uses}.")
     if st.button("Train", type="primary", disabled=busy or labeled_tiles == 0 or len(project.classes) < 2, key="train_submit"):
         config = HeadConfig.for_mode(
             semi, head=head, steps=int(steps), preview=preview, adapters=adapters,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import db, get_workspace
-from core.projects.classes import add_class, delete_class, list_classes, update_class
+from core.projects.classes import (
+    add_class,
+    default_palette,
+    delete_class,
+    list_classes,
+    update_class,
+)
 from core.store.models import LabelClass
 
 
@@ -35,7 +41,11 @@ def class_editor(project_id: int) -> None:
     with st.form("class_add", clear_on_submit=True, border=False):
         cols = st.columns([4, 2, 2])
         new_name = cols[0].text_input("New class", placeholder="e.g. weed", key="class_new_name")
-        new_color = cols[1].color_picker("Colour", "#1b9e77", key="class_new_color")
+        # Default to the first palette colour no class uses yet, so new classes look different.
+        palette = default_palette()
+        used = {c.color.lower() for c in classes}
+        suggested = next((colour for colour in palette if colour.lower() not in used), palette[len(classes) % len(palette)])
+        new_color = cols[1].color_picker("Colour", suggested, key=f"class_new_color_{len(classes)}")
         if cols[2].form_submit_button("Add"):
             try:
                 with db() as session:

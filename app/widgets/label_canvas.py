@@ -172,6 +172,9 @@ def label_canvas(
     background = overlay_image(rgba, base, project, opacity)
     height = round(display_width * tile.height / tile.width)
     colour = ERASER_COLOR if tool == "Eraser" or active is None else active.color
+    # NOTE: the canvas component's own toolbar is invisible until hovered and covers about
+    # 1.5 rem at the canvas's top-right corner, so a stroke that starts there is not drawn.
+    # Its styles sit in an isolated shadow root, so this app cannot move it.
     result = st_canvas(
         fill_color=colour,
         stroke_width=brush,

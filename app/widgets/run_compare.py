@@ -35,13 +35,25 @@ def run_row(run: Run, backbones: dict[int, Backbone]) -> dict[str, object]:
         "kind": run.kind,
         "status": run.status,
         "backbone": describe(backbone) if backbone else "",
-        "head": run.config.get("head", "") if run.kind == "train" else "",
+        "head": head_summary(run),
         "steps": run.config.get("steps", run.config.get("epochs")),
         "labeled tiles": snapshot_size(run),
         "duration (s)": round(elapsed_seconds(run), 1),
         "mean IoU": validation.get("mean_iou"),
         "created": f"{run.created_at:%Y-%m-%d %H:%M}",
     }
+
+
+def head_summary(run: Run) -> str:
+    """Describe a training run's head in a few words: type, mean teacher, adapters."""
+    if run.kind != "train":
+        return ""
+    parts = [run.config.get("head", "fpn")]
+    if run.config.get("semi_supervised"):
+        parts.append("mean teacher")
+    if run.config.get("adapters"):
+        parts.append("adapters")
+    return ", ".join(parts)
 
 
 def run_details(run: Run, backbones: dict[int, Backbone]) -> None:

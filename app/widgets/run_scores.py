@@ -36,4 +36,8 @@ def run_scores(run: Run, classes: list[LabelClass]) -> None:
     )
     figure.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title="IoU per class", yaxis_range=[0, 1])
     st.plotly_chart(figure, width="stretch", key=f"scores_{run.id}")
-    st.caption(f"Mean IoU {validation.get('mean_iou', float('nan')):.3f} · mean F1 {validation.get('mean_f1', float('nan')):.3f}")
+    metrics = run.metrics or {}
+    st.caption(
+        f"Mean IoU {validation.get('mean_iou', float('nan')):.3f} · mean F1 {validation.get('mean_f1', float('nan')):.3f}"
+        f" · kept head from step {metrics.get('best_step', '?')} (lowest validation loss)"
+    )

@@ -185,6 +185,8 @@ def train_head(
         optimizer, max_lr=config.learning_rate, total_steps=config.steps, pct_start=warmup_share
     )
     pool = unlabeled + labeled
+    # The mean teacher waits at most a fifth of the run, so short runs still use it.
+    warmup = min(config.warmup_steps, config.steps // 5)
     use_teacher = config.semi_supervised and bool(pool)
 
     keeper = BestKeeper(
@@ -205,7 +207,7 @@ def train_head(
         loss = supervised_loss(logits, batch.target, weight, config.dice_weight)
         metrics = {"train_loss": float(loss.detach())}
 
-        ramp = sigmoid_rampup(step, config.warmup_steps, config.warmup_steps * 2)
+        ramp = sigmoid_rampup(step, warmup, warmup * 2)
         if use_teacher and ramp > 0:
             picks = rng.integers(len(pool), size=max(2, config.batch_size // 2))
             weak = collate([take_crop(pool[i], config.crop_size, rng, labeled_only=False) for i in picks])

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from core.store.engine import session_scope
-from core.store.models import Backbone, Label, Project, Run, Tile
+from core.store.models import Backbone, Label, LabelClass, Project, Run, Tile
 from core.store.workspace import Workspace
 from core.training.trainer import HeadConfig
 
@@ -322,3 +322,15 @@ def test_review_class_toggle(workspace, project, finished_run):
     assert not app.exception
     assert app.sidebar.checkbox(key="review_class_1").value is False
     assert len(images(app)) == 2
+
+
+def test_new_classes_get_distinct_default_colours(workspace, project):
+    app = open_app(page="views/label.py", project_id=project.project_id, tile_id=project.tile_ids[0])
+    for name in ("hedge", "road"):
+        app.text_input(key="class_new_name").input(name)
+        next(button for button in app.button if button.label == "Add").click().run()
+        assert not app.exception
+
+    with session_scope(workspace.database_url) as session:
+        colours = list(session.scalars(select(LabelClass.color).where(LabelClass.project_id == project.project_id)))
+    assert len(colours) == len(set(colours))

@@ -240,3 +240,12 @@ def test_label_flood_fill_tool_settings(trained):
     assert not app.exception
     canvases = [e for e in app.main if str(getattr(e, "key", "")).endswith("_flood50")]
     assert len(canvases) == 1
+
+
+def test_head_summary_names_mean_teacher_and_adapters():
+    from app.widgets.run_compare import head_summary
+    from core.store.models import Run
+
+    run = Run(kind="train", config={"head": "fpn", "semi_supervised": True, "adapters": True})
+    assert head_summary(run) == "fpn, mean teacher, adapters"
+    assert head_summary(Run(kind="pretrain", config={})) == ""

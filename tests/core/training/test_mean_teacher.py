@@ -80,3 +80,14 @@ def test_semi_supervised_run_reports_no_collapse_on_a_clear_scene(make_sample):
     result = train_head(labeled, unlabeled, 2, config)
     assert result.warnings == []
     assert result.best_step > 0
+
+
+def test_short_semi_supervised_runs_still_use_the_teacher(make_sample):
+    """With 20 steps the default warm-up of 60 would never start the unsupervised loss."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    labeled = [make_sample(1, rng, labeled_fraction=0.05)[0]]
+    unlabeled = [make_sample(2, rng)[0]]
+    config = HeadConfig(steps=20, batch_size=4, crop_size=64, eval_every=5)
+    history = train_head(labeled, unlabeled, 2, config).history
+    assert any("unsupervised_loss" in entry for entry in history)
