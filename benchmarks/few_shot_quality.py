@@ -314,7 +314,13 @@ def target_summary(runs: list[dict[str, Any]], shots: int = 5) -> str:
 def print_tables(paths: list[Path]) -> None:
     """Print the merged table and target summary of result files of one dataset."""
     payloads = [json.loads(path.read_text()) for path in paths]
-    runs = [run for payload in payloads for run in payload["runs"]]
+    runs, seen = [], set()
+    for run in (run for payload in payloads for run in payload["runs"]):
+        # Files can repeat a baseline run (same method, seed, k and style); count it once.
+        identity = (run["method"], run["seed"], run["shots"], run["style"])
+        if identity not in seen:
+            seen.add(identity)
+            runs.append(run)
     sys.stdout.write(summary_table(payloads[0]["class_names"], runs) + "\n\n")
     sys.stdout.write(target_summary(runs) + "\n")
 
