@@ -63,7 +63,8 @@ with st.sidebar:
             help="A click or short dab fills the connected pixels whose composite colour differs from the clicked pixel by at most this much per channel.",
         )
     opacity = st.slider("Label opacity", 0.0, 1.0, 0.5, key="label_opacity")
-    with st.expander("Classes", expanded=not classes):
+    # Open until the project has the two classes training needs.
+    with st.expander("Classes", expanded=len(classes) < 2):
         class_editor(project_id)
 
 tile = by_id[st.session_state[TILE_KEY]]

@@ -334,3 +334,19 @@ def test_new_classes_get_distinct_default_colours(workspace, project):
     with session_scope(workspace.database_url) as session:
         colours = list(session.scalars(select(LabelClass.color).where(LabelClass.project_id == project.project_id)))
     assert len(colours) == len(set(colours))
+
+
+def test_classes_panel_stays_open_until_two_classes(workspace, project):
+    app = open_app(page="views/label.py", project_id=project.project_id, tile_id=project.tile_ids[0])
+    panel = next(e for e in app.sidebar.expander if e.label == "Classes")
+    # The fixture project already has two classes.
+    assert panel.proto.expanded is False
+
+    from core.projects.classes import delete_class
+
+    with session_scope(workspace.database_url) as session:
+        first = session.scalars(select(LabelClass).where(LabelClass.project_id == project.project_id)).first()
+        delete_class(session, workspace, first.id)
+    app = open_app(page="views/label.py", project_id=project.project_id, tile_id=project.tile_ids[0])
+    panel = next(e for e in app.sidebar.expander if e.label == "Classes")
+    assert panel.proto.expanded is True
