@@ -104,7 +104,11 @@ else:
     ranked = sorted(by_id, key=lambda i: (by_id[i].method == "random", -i))
     backbone_id = st.selectbox("Backbone", ranked, format_func=lambda i: describe(by_id[i]), key="train_backbone")
     if by_id[backbone_id].method == "random":
-        st.warning("This backbone is randomly initialised: a baseline, not a pretrained model.")
+        st.info(
+            "This backbone is randomly initialised, not pretrained: the baseline a pretrained backbone must beat. "
+            "In the project's few-shot benchmark (docs/benchmarks.md) it scored as well as or better than "
+            "short FastSiam pretraining, so compare both on your labels."
+        )
     cols = st.columns(3)
     head = cols[0].selectbox("Head", HEAD_KINDS, key="train_head", help="fpn: multi-scale decoder; linear: 1x1 on upsampled features")
     semi = cols[2].toggle(

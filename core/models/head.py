@@ -128,9 +128,9 @@ class SegmentationHead(nn.Module):
         if self.late_stages is not None:
             features = [*features[:2], *self.late_stages(features[1])]
         fused = self.fuse_features(features)
-        # The classifier is a 1x1 convolution over [upsampled fused map, raw branch]. Bilinear
-        # upsampling acts on each channel alike, so it commutes with that channel mixing: the
-        # fused part is classified at stride 4 and only K logit channels are upsampled.
+        # The classifier is a 1x1 convolution over the upsampled fused map and the raw branch.
+        # Bilinear upsampling acts on each channel alike, so it commutes with that channel
+        # mixing. The fused part is therefore classified at stride 4, and only K channels are upsampled.
         weight = self.classifier.weight
         reduced = fused.shape[1]
         logits = F.conv2d(fused, weight[:, :reduced])

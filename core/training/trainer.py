@@ -55,8 +55,8 @@ class HeadConfig:
     raw_filters: bool = False
     semi_supervised: bool = True
     steps: int = 300
-    # 16 crops of 64 px see as many pixels as 8 of 128 px at about half the cost per step;
-    # context comes from the cached features, whose receptive field spans the tile.
+    # 16 crops of 64 px cover half the pixels of 8 crops of 128 px, so a step costs about half.
+    # Context comes from the cached features, whose receptive field spans the tile.
     batch_size: int = 16
     crop_size: int = 64
     learning_rate: float = 3e-3

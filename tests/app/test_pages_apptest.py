@@ -208,6 +208,13 @@ def test_train_add_baseline_registers(workspace, project):
     assert [button for button in app.button if button.key == "train_add_baseline"] == []
 
 
+def test_random_baseline_is_marked_not_pretrained(workspace, project):
+    app = open_app(page="views/train.py", project_id=project.project_id)
+    app.button(key="train_add_baseline").click().run()
+
+    assert any("not pretrained" in info.value for info in app.info)
+
+
 def test_train_submit_needs_labels(workspace, project):
     app = open_app(page="views/train.py", project_id=project.project_id)
     app.button(key="train_add_baseline").click().run()
