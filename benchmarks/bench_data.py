@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,16 @@ def pretrained_backbone(
     backbone, _ = load_backbone(path)
     summary = {"path": str(path), "seconds": seconds, "history": result.history}
     return freeze(backbone), summary
+
+
+def without_spectral_jitter(config: PretrainConfig) -> PretrainConfig:
+    """Turn off per-band gain/offset jitter and band dropout in ``config``, in place.
+
+    The geometric, blur and noise augmentations stay, so the views still differ.
+    """
+    config.augmentation = replace(config.augmentation, gain=0.0, offset=0.0,
+                                  jitter_probability=0.0, band_dropout_probability=0.0)
+    return config
 
 
 def random_backbone(in_channels: int, seed: int, arch: str = "resnet18") -> Backbone:

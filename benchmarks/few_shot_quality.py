@@ -35,7 +35,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ from benchmarks.bench_data import (
     score_predictions,
     scribble_mask,
     with_mask,
+    without_spectral_jitter,
     write_json,
 )
 from benchmarks.end_to_end import predict_unet, train_unet
@@ -209,8 +209,7 @@ def run_benchmark(
         config.epochs = args.pretrain_epochs
         tag += f"_epochs{args.pretrain_epochs}"
     if args.no_spectral_jitter:
-        config.augmentation = replace(config.augmentation, gain=0.0, offset=0.0,
-                                      jitter_probability=0.0, band_dropout_probability=0.0)
+        without_spectral_jitter(config)
         tag += "_nojitter"
     pretrained, pretraining = pretrained_backbone(dataset, config, tag)
     backbones = {"pretrained": pretrained,

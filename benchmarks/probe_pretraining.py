@@ -22,7 +22,6 @@ import argparse
 import logging
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from benchmarks.bench_data import (
     pretrained_backbone,
     random_backbone,
     score_predictions,
+    without_spectral_jitter,
     write_json,
 )
 from core.inference.predict import predict_sample
@@ -96,9 +96,7 @@ def variant_config(name: str, args: argparse.Namespace) -> tuple[PretrainConfig,
             setattr(config, field_name, value)
             tag += f"_{field_name}{value}"
     if args.no_spectral_jitter:
-        # Keeps the geometric, blur and noise augmentations, so views still differ.
-        config.augmentation = replace(config.augmentation, gain=0.0, offset=0.0,
-                                      jitter_probability=0.0, band_dropout_probability=0.0)
+        without_spectral_jitter(config)
         tag += "_nojitter"
     return config, tag
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -27,7 +28,13 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def default_palette() -> list[str]:
     """Return the default class colours from the assets folder."""
-    return list(json.loads(PALETTE_FILE.read_text())["colors"])
+    return list(_palette_colors())
+
+
+@functools.cache
+def _palette_colors() -> tuple[str, ...]:
+    # Read once per process: the Label page asks for the palette on every rerun.
+    return tuple(json.loads(PALETTE_FILE.read_text())["colors"])
 
 
 def _validate_color(color: str) -> str:

@@ -22,7 +22,7 @@ DOMINANT_SHARE = 0.99
 
 
 def labeled_shares(masks: list[np.ndarray], num_classes: int) -> np.ndarray:
-    """Share of each class among the labeled pixels of ``masks``."""
+    """Return the share of each class among the labeled pixels of ``masks``."""
     counts = np.zeros(num_classes, dtype=np.float64)
     for mask in masks:
         values = mask[mask != UNLABELED]
@@ -32,7 +32,7 @@ def labeled_shares(masks: list[np.ndarray], num_classes: int) -> np.ndarray:
 
 @torch.no_grad()
 def predicted_shares(head: nn.Module, batches: list[Crop], num_classes: int) -> np.ndarray:
-    """Share of each class among the predicted valid pixels of whole-tile ``batches``."""
+    """Return the share of each class among the predicted valid pixels of whole-tile ``batches``."""
     head.eval()
     counts = np.zeros(num_classes, dtype=np.float64)
     for batch in batches:

@@ -48,7 +48,7 @@ def sparse_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None =
 
 
 def soft_dice_loss(logits: Tensor, target: Tensor) -> Tensor:
-    """One minus the soft Dice score over labeled pixels, averaged over the classes labeled.
+    """Compute one minus the soft Dice score over labeled pixels, averaged over the labeled classes.
 
     Dice weighs each class equally whatever its pixel count, which helps rare classes
     such as weeds that cross-entropy drowns in background.

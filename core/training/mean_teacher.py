@@ -15,7 +15,7 @@ from core.training.losses import pseudo_label_loss
 def perturb(
     crop: Crop, feature_dropout: float, feature_noise: float, generator: torch.Generator
 ) -> tuple[Crop, View]:
-    """Strong view for the student: feature dropout and noise, a random flip and, on square crops, rot90.
+    """Make the student's strong view: feature dropout and noise, a random flip and, on square crops, rot90.
 
     Returns:
         The perturbed crop and its view, to map the student's logits back with ``undo_view``.
@@ -69,7 +69,7 @@ def consistency_loss(
     feature_noise: float,
     generator: torch.Generator,
 ) -> tuple[Tensor, float]:
-    """Mean-teacher loss: the student on a strong view against the teacher's confident pseudo-labels."""
+    """Compute the mean-teacher loss of the student on a strong view against the teacher's confident pseudo-labels."""
     teacher.eval()
     with torch.no_grad():
         teacher_logits = teacher(weak.features, weak.image)

@@ -16,10 +16,11 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
 from core.labels.files import UNLABELED
+from core.models.filter_bank import DIFFERENCE_SHIFT, FILTER_SIGMAS
 
 logger = logging.getLogger(__name__)
 
-SIGMAS = (1.0, 2.0, 4.0)
+SIGMAS = FILTER_SIGMAS
 # Labeled pixels drawn per fit: enough for a forest of this size, and a fit stays near a second.
 MAX_TRAINING_PIXELS = 30_000
 
@@ -45,7 +46,7 @@ def filter_features(image: np.ndarray) -> np.ndarray:
             features.append(np.sqrt(gx * gx + gy * gy))
     # Standardised bands can be negative, so shift them positive before a normalised difference.
     for a, b in itertools.combinations(range(len(bands)), 2):
-        shifted_a, shifted_b = bands[a] + 4.0, bands[b] + 4.0
+        shifted_a, shifted_b = bands[a] + DIFFERENCE_SHIFT, bands[b] + DIFFERENCE_SHIFT
         features.append((shifted_a - shifted_b) / np.maximum(shifted_a + shifted_b, 1e-3))
     return np.stack(features).astype(np.float32)
 

@@ -38,7 +38,7 @@ class HeadResult:
 
 @torch.no_grad()
 def evaluate(head: SegmentationHead, batches: list[Crop], num_classes: int, weight: Tensor | None) -> dict[str, Any]:
-    """Validation loss and scores over the held-out labeled pixels of whole-tile ``batches``."""
+    """Compute the validation loss and scores over the held-out labeled pixels of whole-tile ``batches``."""
     head.eval()
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     loss_sum, pixel_count = 0.0, 0
@@ -57,13 +57,13 @@ def evaluate(head: SegmentationHead, batches: list[Crop], num_classes: int, weig
 
 
 def monitor_batches(samples: list[TileSample], rng: np.random.Generator, count: int = 4) -> list[Crop]:
-    """Whole tiles on which the collapse guard watches the predicted class shares."""
+    """Pick up to ``count`` whole tiles on which the collapse guard watches the predicted class shares."""
     picks = rng.choice(len(samples), size=min(count, len(samples)), replace=False)
     return [sample_tensors(samples[int(i)]) for i in picks]
 
 
 class BestKeeper:
-    """Evaluates candidates, keeps the one with the lowest validation loss, and guards against collapse.
+    """Keeper of the best head: evaluates candidates, keeps the lowest validation loss, guards against collapse.
 
     Without validation pixels the running training loss decides. A candidate whose
     predictions on the monitor tiles have collapsed (see ``collapse_warning``) is never kept,

@@ -86,7 +86,7 @@ class HeadConfig:
 
     @classmethod
     def for_mode(cls, semi_supervised: bool, **overrides: Any) -> HeadConfig:
-        """Default settings of a supervised or semi-supervised run, with ``overrides`` applied.
+        """Build the default settings of a supervised or semi-supervised run, with ``overrides`` applied.
 
         The supervised head converges within about 100 steps; the mean teacher needs its
         warm-up and ramp first, so it gets 300.
@@ -110,7 +110,7 @@ def build_head(
     """Create a head sized for the samples' feature channels and band count.
 
     Raises:
-        ValueError: adapters are asked for without the backbone they adapt.
+        ValueError: adapters are requested without the backbone they adapt.
     """
     channels = [f.shape[0] for f in samples[0].features]
     bands = samples[0].image.shape[0]

@@ -44,7 +44,7 @@ def _tile_sample(backbone, rng, labeled):
     return sample, truth
 
 
-def test_head_with_adapters_trains_only_adapters_and_round_trips():
+def test_adapter_head_training_and_checkpoint():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     backbone = freeze(build_backbone("resnet18", 3))

@@ -46,7 +46,7 @@ def _train(studio, project_id, backbone_id):
         return finished.metrics
 
 
-def test_second_run_reuses_features_and_another_backbone_does_not(studio, project_id):
+def test_cache_reuse_across_runs(studio, project_id):
     with session_scope(studio.database_url) as session:
         tiles = list(session.scalars(select(Tile).where(Tile.project_id == project_id).order_by(Tile.id)))
         mask = np.full((tiles[0].height, tiles[0].width), 255, np.uint8)

@@ -71,7 +71,7 @@ def test_collapsed_heads_are_not_kept(make_sample):
     assert [entry.get("collapsed") for entry in keeper.result.history] == [None, 1.0]
 
 
-def test_semi_supervised_run_reports_no_collapse_on_a_clear_scene(make_sample):
+def test_clear_scene_has_no_collapse(make_sample):
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     labeled = [make_sample(1, rng, labeled_fraction=0.05)[0]]
